@@ -1,0 +1,43 @@
+"""The ``serkit`` command line: thin Typer commands over the library.
+
+Each module below registers its commands on :data:`serkit.cli.app.app`; this
+package is the only place that imports them all. Nothing imports ``serkit.cli``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from serkit.cli import data as _data  # noqa: F401  (registers commands)
+from serkit.cli.app import app, console, state
+from serkit.errors import SerkitError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script: SerkitError → one red line, exit 2."""
+    try:
+        app(args=argv, prog_name="serkit")
+    except SystemExit as done:
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except SerkitError as err:
+        console.print(f"[bold red]error:[/] {err.format()}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]")
+        return 130
+    except Exception as err:  # unexpected: a bug
+        if state["verbose"]:
+            raise
+        console.print(
+            f"[bold red]internal error:[/] {type(err).__name__}: {err} "
+            "(rerun with --verbose for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""The HDF5 feature store (DESIGN §3).
+
+One file per data set and feature type. ``/<utt>`` is a float32 array
+(frames × dims); the root attributes hold the feature type, every extractor
+parameter, frame shift/length in seconds, sample rate, feature names and the
+serkit version. A store is written under a temporary name and renamed when
+complete, so a file at the final name is always whole. Parallel jobs write
+shards into ``<store>.work/`` that :func:`merge_shards` joins.
+
+Readers (:class:`FeatureStore`) open the file lazily, once per process, so a
+store object can be handed to DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from serkit import __version__
+from serkit.errors import SerkitError
+
+RESERVED_ATTRS = (
+    "feature_type",
+    "params",
+    "frame_shift",
+    "frame_length",
+    "sample_rate",
+    "feature_names",
+    "serkit_version",
+    "num_utterances",
+)
+
+
+def work_dir(path: str | Path) -> Path:
+    """Where the parallel jobs of ``path`` keep their splits, shards and logs."""
+    path = Path(path)
+    return path.with_name(path.name + ".work")
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp.{os.getpid()}")
+
+
+def _attr_value(value):
+    """h5py-storable form of a parameter (None and containers go as JSON strings)."""
+    if value is None or isinstance(value, dict | list | tuple) and not _is_str_list(value):
+        return json.dumps(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _is_str_list(value) -> bool:
+    return isinstance(value, list | tuple) and len(value) > 0 and all(isinstance(v, str) for v in value)
+
+
+def _decode(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OS":
+        return [v.decode("utf-8") if isinstance(v, bytes) else v for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def check_utt_id(utt: str) -> None:
+    if not utt or "/" in utt or utt in (".", ".."):
+        raise SerkitError(f"utterance id {utt!r} cannot name an HDF5 dataset", hint="ids may not contain '/'")
+
+
+class StoreWriter:
+    """Write a store: ``with StoreWriter(...) as w: w.put(utt, frames)``.
+
+    On a clean exit the file is finalised and renamed to ``path``; on an
+    exception the temporary file is removed and ``path`` is left untouched.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        feature_type: str,
+        params: dict,
+        *,
+        frame_shift: float | None,
+        frame_length: float | None,
+        sample_rate: int | None,
+        feature_names: list[str] | None = None,
+        finalize: Callable[[h5py.File], None] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.finalize = finalize
+        self.tmp = _tmp_name(self.path)
+        self.root_attrs = {
+            "feature_type": feature_type,
+            "params": json.dumps(params, sort_keys=True),
+            "frame_shift": frame_shift,
+            "frame_length": frame_length,
+            "sample_rate": sample_rate,
+            "feature_names": list(feature_names or []),
+            "serkit_version": __version__,
+        }
+        self.params = dict(params)
+        self.extra_attrs: dict = {}
+        self._file: h5py.File | None = None
+        self._count = 0
+
+    def __enter__(self) -> StoreWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = h5py.File(self.tmp, "w", track_order=False)
+        return self
+
+    def put(self, utt: str, frames: np.ndarray, attrs: dict | None = None) -> None:
+        check_utt_id(utt)
+        array = np.asarray(frames, dtype=np.float32)
+        if array.ndim != 2:
+            raise ValueError(f"{utt}: features must be frames × dims, got shape {array.shape}")
+        if utt in self._file:
+            raise SerkitError(f"utterance {utt!r} written twice", path=self.path, hint="ids must be unique")
+        ds = self._file.create_dataset(utt, data=array, track_times=False)
+        for key, value in (attrs or {}).items():
+            ds.attrs[key] = _attr_value(value)
+        self._count += 1
+
+    def set_attr(self, key: str, value) -> None:
+        """An extra root attribute (e.g. corpus statistics), written at close."""
+        if key in RESERVED_ATTRS:
+            raise ValueError(f"{key} is reserved")
+        self.extra_attrs[key] = value
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        f, self._file = self._file, None
+        if exc_type is not None:
+            f.close()
+            self.tmp.unlink(missing_ok=True)
+            return
+        for key, value in self.params.items():
+            if key not in RESERVED_ATTRS:
+                f.attrs[key] = _attr_value(value)
+        for key, value in {**self.root_attrs, **self.extra_attrs}.items():
+            f.attrs[key] = _attr_value(value)
+        f.attrs["num_utterances"] = self._count
+        if self.finalize is not None:
+            self.finalize(f)
+        f.close()
+        os.replace(self.tmp, self.path)
+
+
+class FeatureStore:
+    """Read a store lazily: ``store[utt]`` → float32 frames × dims."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            message, where = _missing_store_message(self.path)
+            raise SerkitError(message, **where)
+        self._file: h5py.File | None = None
+        self._pid: int | None = None
+        self._keys: list[str] | None = None
+        try:
+            with h5py.File(self.path, "r") as f:
+                self._attrs = {k: _decode(v) for k, v in f.attrs.items()}
+        except OSError as exc:
+            raise SerkitError(
+                f"not a readable HDF5 store ({exc})", path=self.path, hint="re-extract it"
+            ) from None
+        if "feature_type" not in self._attrs:
+            raise SerkitError(
+                "not a serkit feature store (no feature_type)", path=self.path, hint="re-extract it"
+            )
+
+    @property
+    def file(self) -> h5py.File:
+        if self._file is None or self._pid != os.getpid():
+            self._file = h5py.File(self.path, "r")
+            self._pid = os.getpid()
+        return self._file
+
+    @property
+    def attrs(self) -> dict:
+        return dict(self._attrs)
+
+    @property
+    def params(self) -> dict:
+        return json.loads(self._attrs["params"])
+
+    @property
+    def feature_type(self) -> str:
+        return self._attrs["feature_type"]
+
+    def keys(self) -> list[str]:
+        if self._keys is None:
+            self._keys = sorted(self.file.keys(), key=lambda k: k.encode())
+        return list(self._keys)
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __contains__(self, utt: str) -> bool:
+        return utt in self.file
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __getitem__(self, utt: str) -> np.ndarray:
+        try:
+            return self.file[utt][()]
+        except KeyError:
+            raise SerkitError(
+                f"utterance {utt!r} is not in the store",
+                path=self.path,
+                hint="re-extract features for this data dir",
+            ) from None
+
+    def utt_attrs(self, utt: str) -> dict:
+        return {k: _decode(v) for k, v in self.file[utt].attrs.items()}
+
+    def shape(self, utt: str) -> tuple[int, ...]:
+        return self.file[utt].shape
+
+    def close(self) -> None:
+        if self._file is not None and self._pid == os.getpid():
+            self._file.close()
+        self._file = None
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_file"] = None
+        state["_pid"] = None
+        return state
+
+    def __enter__(self) -> FeatureStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _missing_store_message(path: Path) -> tuple[str, dict]:
+    work = work_dir(path)
+    if work.is_dir():
+        return (
+            "store is incomplete: its parallel jobs have not all finished",
+            {"path": path, "hint": f"rerun the same extract command to finish it (job logs: {work / 'log'})"},
+        )
+    tmp = list(path.parent.glob(f".{path.name}.tmp.*")) if path.parent.is_dir() else []
+    if tmp:
+        return (
+            "store is incomplete: a write was interrupted",
+            {"path": path, "hint": "rerun the command that writes it"},
+        )
+    return ("feature store not found", {"path": path, "hint": "run the feature extraction stage first"})
+
+
+def _settings(attrs: dict) -> str:
+    """The attributes that say how a store was extracted, as one comparable string."""
+    return json.dumps({k: str(attrs.get(k)) for k in RESERVED_ATTRS if k != "num_utterances"}, sort_keys=True)
+
+
+def merge_shards(
+    shards: Iterable[str | Path], out: str | Path, finalize: Callable[[h5py.File], None] | None = None
+) -> Path:
+    """Join shard stores into ``out`` (written to a temporary name, then renamed).
+
+    Every shard must have been written with the same extractor settings;
+    utterance ids must not repeat. Root attributes come from the first shard;
+    ``finalize`` may add more (e.g. corpus statistics) before the rename.
+    """
+    shards = [Path(s) for s in shards]
+    attrs = FeatureStore(shards[0]).attrs
+    expected = _settings(attrs)
+    out = Path(out)
+    tmp = _tmp_name(out)
+    try:
+        with h5py.File(tmp, "w") as dst:
+            for shard in shards:
+                with h5py.File(shard, "r") as src:
+                    if _settings({k: _decode(v) for k, v in src.attrs.items()}) != expected:
+                        raise SerkitError(
+                            "shard was written with different extractor settings",
+                            path=shard,
+                            hint="delete the store's .work dir and extract again",
+                        )
+                    for utt in src:
+                        if utt in dst:
+                            raise SerkitError(f"utterance {utt!r} in two shards", path=shard, hint="re-split")
+                        src.copy(src[utt], dst, name=utt)
+            for key, value in attrs.items():
+                dst.attrs[key] = _attr_value(value)
+            dst.attrs["num_utterances"] = len(dst)
+            if finalize is not None:
+                finalize(dst)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def describe(path: str | Path) -> dict:
+    """Summary for ``store-info``: counts, frames, dims, attributes."""
+    store = FeatureStore(path)
+    frames = 0
+    dims: set[int] = set()
+    lengths = []
+    for utt in store.keys():
+        shape = store.shape(utt)
+        frames += shape[0]
+        lengths.append(shape[0])
+        dims.add(shape[1] if len(shape) > 1 else 1)
+    store.close()
+    return {
+        "path": str(path),
+        "utterances": len(lengths),
+        "frames": frames,
+        "dims": sorted(dims),
+        "min_frames": min(lengths, default=0),
+        "max_frames": max(lengths, default=0),
+        "attrs": store.attrs,
+    }

@@ -1,0 +1,105 @@
+"""The job launcher: logs, failures naming their log, reruns of unfinished jobs only, Slurm."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from serkit import jobs
+from serkit.errors import SerkitError
+
+FAKE_SBATCH = """#!/usr/bin/env bash
+# A stand-in for sbatch --wait --array=LIST[%N]: runs each array task in turn, like a tiny cluster.
+array="" ; script=""
+for arg in "$@"; do
+  case $arg in
+    --array=*) array=${arg#--array=}; array=${array%%%*} ;;
+    --*) ;;
+    *) script=$arg ;;
+  esac
+done
+echo "$@" >> "$(dirname "$0")/sbatch.calls"
+rc=0
+for task in ${array//,/ }; do
+  SLURM_ARRAY_TASK_ID=$task bash "$script" || rc=1
+done
+exit $rc
+"""
+
+
+def _job_template(tmp_path: Path, body: str) -> list[str]:
+    script = tmp_path / "work.sh"
+    script.write_text(body)
+    return ["bash", str(script), "JOB", str(tmp_path / "out.JOB")]
+
+
+def test_local_jobs_log_command_and_status(tmp_path: Path) -> None:
+    template = _job_template(tmp_path, 'echo "job $1"; echo done > "$2"\n')
+    jobs.run_jobs(
+        template, 3, tmp_path / "log", name="demo", done_check=lambda j: (tmp_path / f"out.{j}").exists()
+    )
+    for j in (1, 2, 3):
+        log = (tmp_path / "log" / f"demo.{j}.log").read_text().splitlines()
+        assert log[0].startswith("# bash ") and log[0].endswith(f"out.{j}")
+        assert f"job {j}" in log
+        assert log[-1].startswith("# Ended (code 0)")
+    assert jobs.exit_status(tmp_path / "log" / "demo.2.log") == 0
+
+
+def test_failure_names_the_log_and_rerun_only_redoes_it(tmp_path: Path) -> None:
+    counter = tmp_path / "runs"
+    counter.mkdir()
+    # Job 2 kills itself with SIGKILL on its first run; every run leaves a mark.
+    template = _job_template(
+        tmp_path,
+        'touch "$(dirname "$2")/runs/$1.$RANDOM$RANDOM"\n'
+        'if [ "$1" = 2 ] && [ ! -e "$(dirname "$2")/second_try" ]; then kill -9 $$; fi\n'
+        'echo ok > "$2"\n',
+    )
+    with pytest.raises(SerkitError, match="1 of 3 demo jobs failed") as err:
+        jobs.run_jobs(template, 3, tmp_path / "log", name="demo")
+    assert err.value.path.endswith("demo.2.log")
+    assert jobs.exit_status(tmp_path / "log" / "demo.2.log") == 137
+    (tmp_path / "second_try").touch()
+    jobs.run_jobs(template, 3, tmp_path / "log", name="demo")
+    runs = sorted(p.name.split(".")[0] for p in counter.iterdir())
+    assert runs == ["1", "2", "2", "3"]
+
+
+def test_unfinished_log_counts_as_not_done(tmp_path: Path) -> None:
+    log = tmp_path / "x.1.log"
+    log.write_text("# cmd\n# Started\nhalf way\n")
+    assert jobs.exit_status(log) is None
+    assert jobs.exit_status(tmp_path / "absent.log") is None
+
+
+def test_bad_cmd_is_refused() -> None:
+    with pytest.raises(SerkitError, match="unknown --cmd"):
+        jobs.JobCommand.parse("queue.pl")
+    assert jobs.JobCommand.parse("slurm -p gpu --mem 4G").options == ("-p", "gpu", "--mem", "4G")
+
+
+def test_slurm_path_with_fake_sbatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    sbatch = bindir / "sbatch"
+    sbatch.write_text(FAKE_SBATCH)
+    sbatch.chmod(sbatch.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    template = _job_template(tmp_path, 'echo "task $1"; echo ok > "$2"\n')
+    jobs.run_jobs(template, 2, tmp_path / "log", name="arr", cmd="slurm -p debug", max_parallel=1)
+    calls = (bindir / "sbatch.calls").read_text()
+    assert "--wait" in calls and "--array=1,2%1" in calls and "-p debug" in calls
+    assert "task 2" in (tmp_path / "log" / "arr.2.log").read_text()
+    # Everything is done: a rerun submits nothing.
+    jobs.run_jobs(template, 2, tmp_path / "log", name="arr", cmd="slurm -p debug")
+    assert (bindir / "sbatch.calls").read_text().count("\n") == 1
+
+
+def test_slurm_without_sbatch_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SerkitError, match="sbatch is not on PATH"):
+        jobs.run_jobs(["true"], 1, tmp_path / "log", cmd="slurm")

@@ -1,0 +1,97 @@
+"""The HDF5 feature store: atomic writes, attributes, lazy per-process reading, shard merging."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from serkit import store
+from serkit.errors import SerkitError
+
+
+def _write(path: Path, utts: dict[str, np.ndarray], **params) -> Path:
+    with store.StoreWriter(
+        path,
+        "test",
+        {"window": 0.02, "step": 0.01, **params},
+        frame_shift=0.01,
+        frame_length=0.02,
+        sample_rate=16000,
+        feature_names=["a", "b", "c"],
+    ) as writer:
+        for utt, frames in utts.items():
+            writer.put(utt, frames, attrs={"words": ["x", "y"]})
+        writer.set_attr("mean", np.arange(3.0))
+    return path
+
+
+def test_write_read_attributes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    utts = {f"u{i}": rng.standard_normal((5 + i, 3)) for i in range(4)}
+    path = _write(tmp_path / "f.h5", utts)
+    s = store.FeatureStore(path)
+    assert s.keys() == ["u0", "u1", "u2", "u3"]
+    assert s["u2"].dtype == np.float32 and np.allclose(s["u2"], utts["u2"], atol=1e-6)
+    assert s.attrs["feature_type"] == "test" and s.attrs["window"] == 0.02
+    assert s.attrs["feature_names"] == ["a", "b", "c"] and s.params == {"step": 0.01, "window": 0.02}
+    assert s.attrs["num_utterances"] == 4 and "serkit_version" in s.attrs
+    assert list(s.attrs["mean"]) == [0.0, 1.0, 2.0]
+    assert s.utt_attrs("u1")["words"] == ["x", "y"]
+    with pytest.raises(SerkitError, match="not in the store"):
+        s["nope"]
+    info = store.describe(path)
+    assert info["utterances"] == 4 and info["frames"] == 5 + 6 + 7 + 8 and info["dims"] == [3]
+
+
+def test_store_survives_pickling_for_dataloader_workers(tmp_path: Path) -> None:
+    path = _write(tmp_path / "f.h5", {"a": np.ones((2, 3))})
+    s = store.FeatureStore(path)
+    s["a"]
+    clone = pickle.loads(pickle.dumps(s))
+    assert clone._file is None and np.array_equal(clone["a"], s["a"])
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
+    path = _write(tmp_path / "f.h5", {"a": np.ones((2, 3))})
+    before = path.read_bytes()
+    with pytest.raises(RuntimeError):
+        with store.StoreWriter(path, "test", {}, frame_shift=None, frame_length=None, sample_rate=None) as w:
+            w.put("b", np.zeros((1, 3)))
+            raise RuntimeError("boom")
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["f.h5"]
+
+
+def test_incomplete_store_is_reported(tmp_path: Path) -> None:
+    target = tmp_path / "f.h5"
+    store.work_dir(target).mkdir()
+    with pytest.raises(SerkitError, match="incomplete") as err:
+        store.FeatureStore(target)
+    assert "rerun" in err.value.hint
+    with pytest.raises(SerkitError, match="not found"):
+        store.FeatureStore(tmp_path / "g.h5")
+
+
+def test_merge_shards_equals_single_write(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    utts = {f"u{i}": rng.standard_normal((3, 3)) for i in range(6)}
+    whole = _write(tmp_path / "whole.h5", utts)
+    a = _write(tmp_path / "a.h5", dict(list(utts.items())[:2]))
+    b = _write(tmp_path / "b.h5", dict(list(utts.items())[2:]))
+    merged = store.merge_shards([a, b], tmp_path / "merged.h5")
+    m, w = store.FeatureStore(merged), store.FeatureStore(whole)
+    assert m.keys() == w.keys()
+    assert all(np.array_equal(m[u], w[u]) for u in w.keys())
+    assert {k: str(v) for k, v in m.attrs.items()} == {k: str(v) for k, v in w.attrs.items()}
+    other = _write(tmp_path / "c.h5", {"z": np.ones((1, 3))}, window=0.1)
+    with pytest.raises(SerkitError, match="different extractor settings"):
+        store.merge_shards([a, other], tmp_path / "bad.h5")
+    assert not (tmp_path / "bad.h5").exists()
+
+
+def test_slash_in_id_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SerkitError, match="cannot name"):
+        _write(tmp_path / "f.h5", {"a/b": np.ones((1, 3))})
