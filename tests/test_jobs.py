@@ -103,3 +103,34 @@ def test_slurm_without_sbatch_says_so(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SerkitError, match="sbatch is not on PATH"):
         jobs.run_jobs(["true"], 1, tmp_path / "log", cmd="slurm")
+
+
+@pytest.fixture(scope="module")
+def real_slurm(tmp_path_factory: pytest.TempPathFactory):
+    from slurm_cluster import start
+
+    cluster, why = start(tmp_path_factory.mktemp("slurm"))
+    if cluster is None:
+        pytest.skip(f"no real Slurm here: {why} (the fake-sbatch test covers the submission path)")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.mark.slurm
+def test_slurm_path_with_a_real_cluster(tmp_path: Path, real_slurm, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLURM_CONF", str(real_slurm.conf))
+    template = _job_template(
+        tmp_path,
+        'echo "task $1 on $SLURM_JOB_ID"\n'
+        'if [ "$1" = 3 ] && [ ! -e "$(dirname "$2")/second_try" ]; then exit 3; fi\n'
+        'echo ok > "$2"\n',
+    )
+    with pytest.raises(SerkitError, match="1 of 4 arr jobs failed") as err:
+        jobs.run_jobs(template, 4, tmp_path / "log", name="arr", cmd="slurm")
+    assert err.value.path.endswith("arr.3.log") and jobs.exit_status(tmp_path / "log" / "arr.3.log") == 3
+    assert "on " in (tmp_path / "log" / "arr.1.log").read_text()
+    first = (tmp_path / "log" / "arr.1.log").read_text()
+    (tmp_path / "second_try").touch()
+    jobs.run_jobs(template, 4, tmp_path / "log", name="arr", cmd="slurm")
+    assert (tmp_path / "log" / "arr.1.log").read_text() == first  # finished jobs are not resubmitted
+    assert all((tmp_path / f"out.{j}").exists() for j in range(1, 5))
