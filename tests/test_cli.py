@@ -1,0 +1,59 @@
+"""The serkit command line: help for every command, version, the error contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import run_serkit
+
+from serkit import __version__
+from serkit.cli import app, main
+
+
+def _commands() -> list[str]:
+    return sorted(c.name for c in app.registered_commands)
+
+
+def test_help_lists_every_command_with_one_line() -> None:
+    result = run_serkit("--help")
+    assert result.returncode == 0
+    for name in _commands():
+        assert name in result.stdout, name
+    for command in app.registered_commands:
+        assert command.callback.__doc__ and command.callback.__doc__.strip().splitlines()[0], command.name
+
+
+def test_every_command_help_has_an_example() -> None:
+    for name in _commands():
+        result = run_serkit(name, "--help")
+        assert result.returncode == 0, name
+        assert "Example: serkit " + name in " ".join(result.stdout.split()), name
+
+
+def test_version() -> None:
+    result = run_serkit("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"serkit {__version__}"
+
+
+def test_user_error_is_one_red_line_with_exit_2(tmp_path: Path) -> None:
+    result = run_serkit("store-info", str(tmp_path / "missing.h5"))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "missing.h5" in lines[0] and "run the feature extraction stage" in lines[0]
+    assert main(["store-info", str(tmp_path / "missing.h5")]) == 2
+
+
+def test_unexpected_error_shows_traceback_only_with_verbose(tmp_path, monkeypatch, capsys) -> None:
+    import pytest
+
+    from serkit import store
+
+    def broken(path):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(store, "describe", broken)
+    assert main(["store-info", str(tmp_path / "x.h5")]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: boom" in err and "--verbose" in err and "Traceback" not in err
+    with pytest.raises(RuntimeError, match="boom"):
+        main(["--verbose", "store-info", str(tmp_path / "x.h5")])

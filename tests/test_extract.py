@@ -1,0 +1,128 @@
+"""extract-features: one store per data dir and type, in one process or N jobs that survive a SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import make_data_dir, run_serkit
+
+from serkit import store
+from serkit.errors import SerkitError
+from serkit.features import extract
+
+
+def _same_store(a: Path, b: Path) -> None:
+    sa, sb = store.FeatureStore(a), store.FeatureStore(b)
+    assert sa.keys() == sb.keys()
+    for utt in sa.keys():
+        assert np.array_equal(sa[utt], sb[utt]), utt
+    assert {k: str(v) for k, v in sa.attrs.items()} == {k: str(v) for k, v in sb.attrs.items()}
+
+
+def test_parallel_equals_single_job(tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path, n=7, seconds=0.8)
+    options = {"window": 0.1, "step": 0.1}
+    extract.extract_features(data, tmp_path / "one.h5", "pyaa34", options)
+    extract.extract_features(data, tmp_path / "three.h5", "pyaa34", options, nj=3)
+    _same_store(tmp_path / "one.h5", tmp_path / "three.h5")
+    assert not store.work_dir(tmp_path / "three.h5").exists()
+    s = store.FeatureStore(tmp_path / "one.h5")
+    assert s.attrs["window_samples"] == 1600 and s.attrs["frame_shift"] == 0.1 and len(s) == 7
+
+
+def _find_job(shard_name: str, timeout: float = 60.0) -> int:
+    """The pid of the parallel job writing ``shard_name``."""
+    end = time.time() + timeout
+    while time.time() < end:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serkit.features.extract" in cmdline and any(
+                arg.endswith(shard_name.encode()) for arg in cmdline
+            ):
+                return int(pid)
+        time.sleep(0.01)
+    raise AssertionError(f"job for {shard_name} never started")
+
+
+def test_sigkilled_job_leaves_an_incomplete_store_that_a_rerun_completes(tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path, n=12, seconds=2.0)
+    out = tmp_path / "feats" / "train.h5"
+    args = ["extract-features", str(data), str(out), "--backend", "pyaudioanalysis", "--nj", "2"]
+    proc = subprocess.Popen([sys.executable, "-m", "serkit", *args], stderr=subprocess.PIPE, text=True)
+    os.kill(_find_job("shard.1.h5"), signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2, stderr
+    assert "1 of 2 extract jobs failed" in stderr and "extract.1.log" in stderr and "Traceback" not in stderr
+    assert not out.exists()
+    log1 = store.work_dir(out) / "log" / "extract.1.log"
+    assert "# Ended (code 137)" in log1.read_text()
+    info = run_serkit("store-info", str(out))
+    assert info.returncode == 2 and "incomplete" in info.stderr
+
+    log2 = (store.work_dir(out) / "log" / "extract.2.log").read_text()
+    rerun = run_serkit(*args)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "rerunning 1 of 2" in rerun.stderr
+    assert not store.work_dir(out).exists()
+    reference = tmp_path / "reference.h5"
+    extract.extract_features(data, reference, "pyaa34", {"backend": "pyaudioanalysis"})
+    _same_store(out, reference)
+    assert "Ended (code 0)" in log2  # job 2 had finished the first time and was not redone
+
+
+def test_changed_options_discard_old_shards(tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path, n=4, seconds=0.5)
+    out = tmp_path / "f.h5"
+    work = store.work_dir(out)
+    (work / "split").mkdir(parents=True)
+    (work / extract.SPEC_FILE).write_text('{"feature_type": "pyaa34", "options": {"window": 0.5}}')
+    extract.extract_features(data, out, "pyaa34", {"window": 0.1, "step": 0.1}, nj=2)
+    assert store.FeatureStore(out).attrs["window_s"] == 0.1
+
+
+def test_bad_audio_is_reported_and_the_rest_extracted(tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path, n=4, seconds=0.5)
+    wav_lines = (data / "wav.scp").read_text().splitlines()
+    broken = Path(wav_lines[1].split()[1])
+    broken.write_bytes(b"RIFF garbage")
+    result = run_serkit(
+        "extract-features", str(data), str(tmp_path / "f.h5"), "--window", "0.1", "--step", "0.1"
+    )
+    assert result.returncode == 2
+    assert "1 of 4 utterances failed" in result.stderr and str(broken) in result.stderr
+    assert "Traceback" not in result.stderr
+    with h5py.File(tmp_path / "f.h5") as f:
+        assert len(f) == 3
+
+
+def test_mixed_sample_rates_need_resampling(tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path, n=3, seconds=0.5)
+    path = Path((data / "wav.scp").read_text().splitlines()[2].split()[1])
+    x, rate = sf.read(path)
+    sf.write(path, x[::2], rate // 2, subtype="PCM_16")
+    with pytest.raises(SerkitError, match="1 of 3"):
+        extract.extract_features(data, tmp_path / "f.h5", "pyaa34", {"window": 0.1, "step": 0.1})
+    extract.extract_features(
+        data, tmp_path / "g.h5", "pyaa34", {"window": 0.1, "step": 0.1, "sample_rate": 16000}
+    )
+    assert len(store.FeatureStore(tmp_path / "g.h5")) == 3
+
+
+def test_too_small_window_is_one_clear_line(data_dir: Path, tmp_path: Path) -> None:
+    result = run_serkit("extract-features", str(data_dir), str(tmp_path / "f.h5"), "--window", "0.01")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "window" in result.stderr
