@@ -22,10 +22,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from serkit import __version__
 from serkit.errors import SerkitError
@@ -542,8 +543,46 @@ def split_even(data: DataDir, parts: int) -> list[DataDir]:
     return [subset(data, utts[bounds[i] : bounds[i + 1]]) for i in range(parts)]
 
 
+def write_labels(
+    path: str | Path, labels: dict[str, np.ndarray], frame_rate: float, names: list[str]
+) -> Path:
+    """Write ``labels.h5``: ``/<utt>`` float32 frames × dims, root attrs ``frame_rate`` and ``names``."""
+    import h5py
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with h5py.File(tmp, "w") as f:
+        f.attrs["frame_rate"] = float(frame_rate)
+        f.attrs["names"] = list(names)
+        for utt in sorted_ids(labels):
+            array = np.asarray(labels[utt], dtype=np.float32)
+            if array.ndim != 2 or array.shape[1] != len(names):
+                raise ValueError(f"{utt}: labels must be frames × {len(names)}, got {array.shape}")
+            f.create_dataset(utt, data=array, track_times=False)
+    os.replace(tmp, path)
+    return path
+
+
+def read_labels(path: str | Path, utts: Iterable[str] | None = None) -> tuple[dict, float, list[str]]:
+    """Read ``labels.h5`` → (``{utt: frames × dims}``, frame rate, dimension names)."""
+    import h5py
+
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            frame_rate = float(f.attrs["frame_rate"])
+            names = [n.decode() if isinstance(n, bytes) else str(n) for n in f.attrs["names"]]
+            keys = list(f) if utts is None else [u for u in utts if u in f]
+            return {u: f[u][()] for u in keys}, frame_rate, names
+    except (OSError, KeyError) as exc:
+        raise SerkitError(f"unreadable labels.h5 ({exc})", path=path, hint="rerun prepare-data") from None
+
+
 def copy_labels(src: DataDir, dst: Path) -> None:
-    """Copy ``labels.h5`` along (the subset is filtered by readers via the utterance list)."""
-    labels = src.labels_h5()
-    if labels is not None:
-        shutil.copyfile(labels, dst / "labels.h5")
+    """Write ``dst/labels.h5`` holding the frame labels of ``src`` for the utterances of ``dst``."""
+    labels_file = src.labels_h5()
+    if labels_file is None:
+        return
+    keep = read_wav_scp(dst / "wav.scp", allow_pipes=True)
+    labels, frame_rate, names = read_labels(labels_file, keep)
+    write_labels(dst / "labels.h5", labels, frame_rate, names)

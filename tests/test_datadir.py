@@ -92,3 +92,19 @@ def test_ids_with_spaces_or_slashes_are_refused(tmp_path: Path) -> None:
     data = datadir.DataDir(wav_scp={"a/b": datadir.WavEntry("/x.wav")})
     with pytest.raises(SerkitError, match="invalid utterance id"):
         datadir.save(data, tmp_path)
+
+
+def test_labels_h5_round_trip_and_subset(data_dir: Path) -> None:
+    import numpy as np
+
+    data = datadir.load(data_dir)
+    labels = {u: np.full((5 + i, 3), i, dtype=np.float32) for i, u in enumerate(data.utts)}
+    datadir.write_labels(data_dir / "labels.h5", labels, 10.0, ["arousal", "valence", "liking"])
+    got, rate, names = datadir.read_labels(data_dir / "labels.h5")
+    assert rate == 10.0 and names == ["arousal", "valence", "liking"]
+    assert all(np.array_equal(got[u], labels[u]) for u in labels)
+    part = datadir.split_by(data, "spk", ["spk1"])
+    out = datadir.save(part, data_dir.parent / "spk1")
+    datadir.copy_labels(data, out)
+    sub, _, _ = datadir.read_labels(out / "labels.h5")
+    assert sorted(sub) == part.utts
