@@ -1,0 +1,72 @@
+"""Commands on models: train, score, results.
+
+The training and scoring libraries (torch, scikit-learn) are imported inside the
+commands, so that every other ``serkit`` command starts without them.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+from serkit.cli.app import app, console
+
+
+@app.command("train")
+def train(
+    config: Path = typer.Option(..., "--config", "-c", help="YAML config (recipes/<name>/conf/*.yaml)."),
+    exp: Path = typer.Option(None, help="Exp dir; default exp/<config name>[_<overrides>]."),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Override a config key: --set optim.lr=0.0005 (repeatable)."
+    ),
+) -> None:
+    """Train a model, or resume its exp dir: config.yaml, cmd.txt, env.txt, train.log, checkpoints/.
+
+    Run under torchrun for DDP (python -m torch.distributed.run --nproc_per_node N -m serkit train ...).
+
+    Example: serkit train --config conf/mean_pool.yaml --exp exp/mean_pool --set train.epochs=30
+    """
+    from serkit.training import trainer
+
+    command = "serkit " + shlex.join(sys.argv[1:])
+    summary = trainer.run(config, exp, overrides, command)
+    if summary.main_process and summary.best_value is not None:
+        console.print(
+            f"{summary.exp_dir}: best {summary.metric} {summary.best_value:.4f} "
+            f"at epoch {summary.best_epoch} "
+            f"of {summary.epochs_run}" + (" (stopped early)" if summary.stopped_early else ""),
+            highlight=False,
+        )
+
+
+@app.command("score")
+def score(
+    exp: Path = typer.Argument(..., help="An exp dir, or a dir of fold*/ exp dirs (mean ± sd)."),
+    set_name: str = typer.Option("test", "--set", help="A data.sets key of the config, or a data dir."),
+    device: str = typer.Option("auto", help="auto | cpu | cuda."),
+) -> None:
+    """Score the best checkpoint on a set: scores/<set>.json, a rich table, plots/.
+
+    Example: serkit score exp/mean_pool --set test
+    """
+    from rich.console import Console
+
+    from serkit import report
+
+    result = report.score_exp(exp, set_name, device)
+    Console().print(report.table(result))
+
+
+@app.command("results")
+def results(recipe_dir: Path = typer.Argument(..., help="A recipe dir with exp/ and paper.yaml.")) -> None:
+    """Regenerate RECIPE_DIR/RESULTS.md from its scored exp dirs, the paper's figures beside ours.
+
+    Example: serkit results recipes/iemocap
+    """
+    from serkit import report
+
+    path = report.write_results(recipe_dir)
+    console.print(f"wrote {path}", highlight=False)

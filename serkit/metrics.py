@@ -1,0 +1,114 @@
+"""Scoring metrics for categorical and continuous emotion recognition.
+
+Categorical (one label per utterance):
+
+- **WA** = accuracy (correct utterances / utterances);
+- **UA** = mean per-class recall over the classes present in the reference;
+- **macro-F1** = mean per-class F1 over the same classes;
+- per-class precision / recall / F1 / support, and the confusion matrix (rows = reference).
+
+Continuous (frames × dimensions per recording):
+
+- **CCC** (Lin's concordance correlation, population moments) per dimension on the
+  predictions of the whole partition concatenated (AVEC practice), and
+- the same CCC computed per recording and averaged over recordings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+DEFINITIONS = {
+    "wa": "weighted accuracy = accuracy (correct utterances / utterances)",
+    "ua": "unweighted accuracy = mean per-class recall over the classes present in the reference",
+    "f1": "macro-F1 = mean per-class F1 over the classes present in the reference",
+    "confusion": "confusion matrix, rows = reference class, columns = predicted class",
+    "ccc": "concordance correlation per dimension (population moments) on the concatenated partition",
+    "ccc_per_recording": "CCC per dimension computed per recording, then averaged over recordings",
+    "sd": "sample standard deviation over folds (n - 1 in the denominator)",
+}
+
+
+def classification_metrics(
+    reference: Sequence[int], predicted: Sequence[int], classes: Sequence[str]
+) -> dict:
+    """WA, UA, macro-F1, per-class scores and the confusion matrix of class indices."""
+    reference = np.asarray(reference, dtype=int)
+    predicted = np.asarray(predicted, dtype=int)
+    if reference.shape != predicted.shape or reference.size == 0:
+        raise ValueError(f"need equal, non-empty label arrays, got {reference.shape} and {predicted.shape}")
+    all_labels = list(range(len(classes)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        reference, predicted, labels=all_labels, zero_division=0
+    )
+    present = support > 0
+    return {
+        "wa": float(accuracy_score(reference, predicted)),
+        "ua": float(recall[present].mean()),
+        "f1": float(f1[present].mean()),
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(classes)
+        },
+        "confusion": confusion_matrix(reference, predicted, labels=all_labels).tolist(),
+        "utterances": int(reference.size),
+    }
+
+
+def ccc(predicted: np.ndarray, reference: np.ndarray) -> float:
+    """Lin's concordance correlation coefficient of two 1-d series (population moments)."""
+    x = np.asarray(predicted, dtype=np.float64).ravel()
+    y = np.asarray(reference, dtype=np.float64).ravel()
+    if x.shape != y.shape or x.size == 0:
+        raise ValueError(f"need equal, non-empty series, got {x.shape} and {y.shape}")
+    mx, my = x.mean(), y.mean()
+    covariance = ((x - mx) * (y - my)).mean()
+    denominator = x.var() + y.var() + (mx - my) ** 2
+    return float(2 * covariance / denominator) if denominator > 0 else 0.0
+
+
+def continuous_metrics(
+    predicted: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray], names: Sequence[str]
+) -> dict:
+    """CCC per dimension on the concatenated partition and averaged per recording.
+
+    ``predicted`` and ``reference`` map a recording id to frames × dims (or dims for
+    utterance-level targets) with the same shapes.
+    """
+    utts = sorted(reference)
+    if not utts or set(utts) != set(predicted):
+        raise ValueError("predictions and references must cover the same, non-empty set of recordings")
+    pred = [np.asarray(predicted[u], dtype=np.float64).reshape(-1, len(names)) for u in utts]
+    gold = [np.asarray(reference[u], dtype=np.float64).reshape(-1, len(names)) for u in utts]
+    for u, p, g in zip(utts, pred, gold, strict=True):
+        if p.shape != g.shape:
+            raise ValueError(f"{u}: prediction shape {p.shape} differs from reference {g.shape}")
+    all_pred, all_gold = np.concatenate(pred), np.concatenate(gold)
+    concatenated = {n: ccc(all_pred[:, d], all_gold[:, d]) for d, n in enumerate(names)}
+    out = {f"ccc_{n}": v for n, v in concatenated.items()}
+    out["ccc_mean"] = float(np.mean(list(concatenated.values())))
+    if all(len(p) > 1 for p in pred):
+        per_recording = {
+            n: float(np.mean([ccc(p[:, d], g[:, d]) for p, g in zip(pred, gold, strict=True)]))
+            for d, n in enumerate(names)
+        }
+        out.update({f"ccc_per_recording_{n}": v for n, v in per_recording.items()})
+        out["ccc_per_recording_mean"] = float(np.mean(list(per_recording.values())))
+    out["utterances"] = len(utts)
+    out["frames"] = int(len(all_gold))
+    return out
+
+
+def mean_sd(values: Sequence[float]) -> dict:
+    """Mean and sample standard deviation (n - 1) of per-fold values."""
+    array = np.asarray(values, dtype=np.float64)
+    sd = float(array.std(ddof=1)) if array.size > 1 else 0.0
+    return {"mean": float(array.mean()), "sd": sd, "values": [float(v) for v in array]}

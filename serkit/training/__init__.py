@@ -1,0 +1,1 @@
+"""Training: datasets and collation from the store (``data``), losses, configs, the trainer, DDP helpers."""

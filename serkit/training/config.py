@@ -1,0 +1,323 @@
+"""Training configs: load a YAML file, apply ``key=value`` overrides, fill defaults, name the exp dir.
+
+A config has six sections; every key not given takes the default below
+(:data:`DEFAULTS`), and an unknown key is an error (except under ``model``,
+whose keys are the model's own hyper-parameters)::
+
+    model:                      # registry name + the model's keyword arguments
+      name: mean_pool
+      hidden: [64]
+      dropout: 0.2
+    task:
+      type: classification      # classification | regression
+      level: utterance          # utterance | frame (frame: targets from labels.h5, one per frame)
+      classes: null             # default: meta.json "classes" of the train data dir
+      dims: null                # regression: labels.h5 dimension names to predict (default: all)
+      frame_stream: null        # frame level: the stream whose frames the labels follow (default: first)
+    data:
+      sets: {train: data/train, dev: data/dev, test: data/test}
+      chunk_frames: null        # frame level: train on consecutive chunks of this many frames
+      streams:
+        - {name: acoustic, type: frames, store: feats/{set}_pyaa34.h5, max_frames: 200}
+        - {name: words, type: words, kv: exp/emb/w2v.kv, text: text, max_words: 50}
+    loss:
+      type: null                # ce | ccc (default: ce for classification, ccc for regression)
+      class_weights: null       # ce: null | balanced | [w per class]
+      dim_weights: null         # ccc: [w per dimension] (default: equal, summing to 1)
+    optim:
+      name: adam                # adam | sgd
+      lr: 0.001
+      weight_decay: 0.0
+      betas: [0.9, 0.999]       # adam
+      momentum: 0.0             # sgd
+    train:
+      epochs: 20
+      batch_size: 32            # global: split over the processes under torchrun
+      patience: 5               # epochs without improvement before stopping (null: never stop early)
+      metric: null              # dev_ua | dev_wa | dev_f1 | dev_loss | dev_ccc_mean | dev_ccc_<dim>
+      mode: null                # max | min (the direction of ``metric``)
+      grad_clip: null           # max gradient norm (null: no clipping)
+      seed: 1
+      num_workers: 0
+      bucket: true              # batch utterances of similar length together
+      device: auto              # auto | cpu | cuda
+      amp: true                 # mixed precision, used only on CUDA
+      deterministic: true
+
+In a stream's ``store``, ``{set}`` is replaced by the data dir's base name
+(``data/train`` → ``feats/train_pyaa34.h5``); a store without ``{set}`` serves every set.
+Paths are relative to the directory the command runs in (the recipe dir).
+
+Changing only :data:`RESUME_SAFE` keys (epochs, patience, workers, device) keeps the
+exp dir name and lets a relaunch resume; any other change in an existing exp dir is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import yaml
+
+from serkit.errors import SerkitError
+
+DEFAULTS: dict = {
+    "name": None,
+    "model": {"name": None},
+    "task": {
+        "type": "classification",
+        "level": "utterance",
+        "classes": None,
+        "dims": None,
+        "frame_stream": None,
+    },
+    "data": {"sets": {}, "streams": [], "chunk_frames": None},
+    "loss": {"type": None, "class_weights": None, "dim_weights": None},
+    "optim": {"name": "adam", "lr": 1e-3, "weight_decay": 0.0, "betas": [0.9, 0.999], "momentum": 0.0},
+    "train": {
+        "epochs": 20,
+        "batch_size": 32,
+        "patience": 5,
+        "metric": None,
+        "mode": None,
+        "grad_clip": None,
+        "seed": 1,
+        "num_workers": 0,
+        "bucket": True,
+        "device": "auto",
+        "amp": True,
+        "deterministic": True,
+    },
+}
+
+STREAM_DEFAULTS = {
+    "frames": {
+        "name": None,
+        "type": "frames",
+        "store": None,
+        "max_frames": None,
+        "normalize": None,
+        "pad": "batch",
+    },
+    "words": {
+        "name": None,
+        "type": "words",
+        "kv": None,
+        "text": "text",
+        "max_words": None,
+        "oov": "zero",
+        "lowercase": False,
+        "pad": "batch",
+    },
+}
+
+RESUME_SAFE = ("train.epochs", "train.patience", "train.num_workers", "train.device")
+"""Keys whose change neither renames the exp dir nor blocks resuming it."""
+
+CHOICES = {
+    "task.type": ("classification", "regression"),
+    "task.level": ("utterance", "frame"),
+    "loss.type": ("ce", "ccc"),
+    "optim.name": ("adam", "sgd"),
+    "train.mode": ("max", "min"),
+    "train.device": ("auto", "cpu", "cuda"),
+}
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 as PyYAML reads it, except that ``5e-4`` is a float (not the string "5e-4")."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)"
+        r"|\.[0-9_]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def read_yaml(text: str):
+    """Parse YAML text with :class:`_Loader`."""
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+
+
+def load(path: str | Path, overrides: list[str] | None = None) -> dict:
+    """Read a YAML config, apply ``key=value`` overrides and return it resolved."""
+    path = Path(path)
+    if not path.is_file():
+        raise SerkitError("config not found", path=path, hint="give a YAML file, e.g. conf/mean_pool.yaml")
+    try:
+        raw = read_yaml(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise SerkitError(
+            f"invalid YAML: {exc}", path=path, line=None if line is None else line + 1
+        ) from None
+    if not isinstance(raw, dict):
+        raise SerkitError("a config must be a YAML mapping", path=path)
+    raw.setdefault("name", path.stem)
+    for item in overrides or []:
+        apply_override(raw, item)
+    return resolve(raw, source=path)
+
+
+def parse_override(item: str) -> tuple[str, object]:
+    """``train.lr=0.01`` → (``"train.lr"``, 0.01); the value is read as YAML."""
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise SerkitError(f"bad override {item!r}", hint="write key=value, e.g. --set optim.lr=0.0005")
+    try:
+        value = read_yaml(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    return key.strip(), value
+
+
+def apply_override(config: dict, item: str) -> None:
+    """Set a dotted key (list items by index: ``data.streams.0.max_frames=100``) in place."""
+    key, value = parse_override(item)
+    parts = key.split(".")
+    node = config
+    for i, part in enumerate(parts[:-1]):
+        node = _child(node, part, key, create=True)
+        if not isinstance(node, dict | list):
+            raise SerkitError(f"cannot set {key!r}: {'.'.join(parts[: i + 1])} is not a section")
+    last = parts[-1]
+    if isinstance(node, list):
+        index = _index(node, last, key)
+        node[index] = value
+    else:
+        node[last] = value
+
+
+def _child(node, part: str, key: str, create: bool):
+    if isinstance(node, list):
+        return node[_index(node, part, key)]
+    if part not in node or node[part] is None:
+        if not create:
+            raise SerkitError(f"unknown key {key!r}")
+        node[part] = {}
+    return node[part]
+
+
+def _index(node: list, part: str, key: str) -> int:
+    if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+        raise SerkitError(f"cannot set {key!r}: {part!r} is not an index of a list of {len(node)}")
+    return int(part)
+
+
+def resolve(raw: dict, source: str | Path | None = None) -> dict:
+    """Fill defaults, check keys and choices, and derive loss type and selection metric."""
+    config = copy.deepcopy(DEFAULTS)
+    for section, value in raw.items():
+        if section not in config:
+            raise SerkitError(
+                f"unknown config section {section!r}", path=source, hint=f"sections: {', '.join(DEFAULTS)}"
+            )
+        if isinstance(config[section], dict):
+            if not isinstance(value, dict):
+                raise SerkitError(f"{section} must be a mapping", path=source)
+            if section not in ("model",):
+                _check_keys(section, value, DEFAULTS[section], source)
+            config[section].update(copy.deepcopy(value))
+        else:
+            config[section] = value
+    config["data"]["streams"] = [
+        _resolve_stream(s, i, source) for i, s in enumerate(config["data"]["streams"])
+    ]
+    if not config["model"].get("name"):
+        raise SerkitError(
+            "model.name is missing", path=source, hint="name a registered model, e.g. mean_pool"
+        )
+    if not config["data"]["streams"]:
+        raise SerkitError("data.streams is empty", path=source, hint="declare at least one input stream")
+    names = [s["name"] for s in config["data"]["streams"]]
+    if len(set(names)) != len(names):
+        raise SerkitError(f"stream names repeat: {names}", path=source)
+    for needed in ("train", "dev"):
+        if not config["data"]["sets"].get(needed):
+            raise SerkitError(f"data.sets.{needed} is missing", path=source, hint="name its data dir")
+    regression = config["task"]["type"] == "regression"
+    config["loss"]["type"] = config["loss"]["type"] or ("ccc" if regression else "ce")
+    config["train"]["metric"] = config["train"]["metric"] or ("dev_ccc_mean" if regression else "dev_ua")
+    if config["train"]["mode"] is None:
+        config["train"]["mode"] = "min" if config["train"]["metric"].endswith("loss") else "max"
+    for key, allowed in CHOICES.items():
+        section, name = key.split(".")
+        if config[section][name] not in allowed:
+            raise SerkitError(
+                f"{key} is {config[section][name]!r}", path=source, hint=f"use one of {', '.join(allowed)}"
+            )
+    if config["train"]["batch_size"] < 1 or config["train"]["epochs"] < 0:
+        raise SerkitError("train.batch_size must be >= 1 and train.epochs >= 0", path=source)
+    return config
+
+
+def _check_keys(section: str, value: dict, allowed: dict, source) -> None:
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise SerkitError(
+            f"unknown key {section}.{unknown[0]}", path=source, hint=f"{section} takes: {', '.join(allowed)}"
+        )
+
+
+def _resolve_stream(stream, index: int, source) -> dict:
+    if not isinstance(stream, dict):
+        raise SerkitError(f"data.streams[{index}] must be a mapping", path=source)
+    kind = stream.get("type", "frames")
+    if kind not in STREAM_DEFAULTS:
+        raise SerkitError(
+            f"data.streams[{index}].type is {kind!r}",
+            path=source,
+            hint=f"use one of {', '.join(STREAM_DEFAULTS)}",
+        )
+    _check_keys(f"data.streams[{index}]", stream, STREAM_DEFAULTS[kind], source)
+    out = {**STREAM_DEFAULTS[kind], **stream}
+    required = "store" if kind == "frames" else "kv"
+    if not out["name"] or not out[required]:
+        raise SerkitError(f"data.streams[{index}] needs 'name' and '{required}'", path=source)
+    return out
+
+
+def flatten(config: dict, prefix: str = "") -> dict:
+    """``{"train": {"lr": 1}}`` → ``{"train.lr": 1}`` (lists of mappings by index)."""
+    out: dict = {}
+    for key, value in config.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, full + "."))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            out.update(flatten({str(i): v for i, v in enumerate(value)}, full + "."))
+        else:
+            out[full] = value
+    return out
+
+
+def differences(old: dict, new: dict, ignore: tuple[str, ...] = RESUME_SAFE) -> list[str]:
+    """Dotted keys whose values differ between two resolved configs, ignoring ``ignore``."""
+    a, b = flatten(old), flatten(new)
+    return sorted(k for k in set(a) | set(b) if k not in ignore and a.get(k) != b.get(k))
+
+
+def default_exp_dir(config_path: str | Path, overrides: list[str] | None = None, root: str = "exp") -> Path:
+    """``exp/<config stem>`` plus a suffix naming the overrides that change the experiment.
+
+    ``--set optim.lr=0.01`` → ``exp/mean_pool_lr0.01``; overrides of :data:`RESUME_SAFE`
+    keys add nothing, so a rerun with more epochs or patience finds (and resumes) the same dir.
+    """
+    parts = [Path(config_path).stem]
+    for item in overrides or []:
+        key, value = parse_override(item)
+        if key in RESUME_SAFE:
+            continue
+        text = re.sub(r"[^A-Za-z0-9.+-]+", "-", str(value)).strip("-")
+        parts.append(f"{key.split('.')[-1]}{text}")
+    return Path(root) / "_".join(parts)
+
+
+def dump(config: dict) -> str:
+    """The resolved config as YAML text (stable key order)."""
+    return yaml.safe_dump(config, sort_keys=False, default_flow_style=None, allow_unicode=True)

@@ -1,0 +1,378 @@
+"""Datasets from data dirs, feature stores and embedding files; padding, masks, length bucketing.
+
+An example is one utterance (or, for frame-level training with ``chunk_frames``, one
+chunk of a recording) with one array per declared input stream and its target:
+
+- ``frames`` streams read ``store[utt]`` (34-d frames, spectrograms, waveform frames,
+  word-instance Speech2Vec vectors, ...) from an HDF5 :class:`~serkit.store.FeatureStore`;
+- ``words`` streams look the words of ``text`` (or ``text.asr``) up in a gensim
+  ``KeyedVectors`` ``.kv`` file.
+
+Stores and ``.kv`` files are opened lazily in each process, so datasets can be handed
+to DataLoader workers. :func:`collate` pads every stream to the longest example of the
+batch (or to its ``max_*`` with ``pad: max``) and returns boolean masks (True = real).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from serkit import datadir
+from serkit.errors import SerkitError
+from serkit.store import FeatureStore
+
+
+class FrameStream:
+    """Frames × dims arrays from a feature store, cut to ``max_frames``, optionally z-normalised."""
+
+    def __init__(self, spec: dict, set_name: str) -> None:
+        self.name = spec["name"]
+        self.path = Path(str(spec["store"]).replace("{set}", set_name))
+        self.max_len = spec["max_frames"]
+        self.normalize = spec["normalize"]
+        self.pad_to_max = spec["pad"] == "max"
+        if self.normalize not in (None, "utterance"):
+            raise SerkitError(
+                f"stream {self.name}: normalize is {self.normalize!r}", hint="use null or utterance"
+            )
+        self.store = FeatureStore(self.path)
+
+    def check(self, utts: list[str]) -> None:
+        missing = [u for u in utts if u not in self.store]
+        if missing:
+            raise SerkitError(
+                f"{len(missing)} utterances are not in the store (e.g. {missing[0]!r})",
+                path=self.path,
+                hint="extract features for the same data dir",
+            )
+
+    @property
+    def dim(self) -> int:
+        shape = self.store.shape(self.store.keys()[0])
+        return int(shape[1]) if len(shape) > 1 else 1
+
+    def length(self, utt: str) -> int:
+        n = self.store.shape(utt)[0]
+        return n if self.max_len is None else min(n, self.max_len)
+
+    def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        frames = self.store[utt].reshape(self.store.shape(utt)[0], -1)
+        if self.normalize == "utterance":
+            frames = (frames - frames.mean(0)) / (frames.std(0) + 1e-5)
+        frames = frames[start:stop]
+        return frames if self.max_len is None else frames[: self.max_len]
+
+
+class WordStream:
+    """One vector per word of the transcript from a gensim ``.kv`` file, cut to ``max_words``."""
+
+    def __init__(self, spec: dict, data: datadir.DataDir) -> None:
+        self.name = spec["name"]
+        self.path = Path(spec["kv"])
+        self.max_len = spec["max_words"]
+        self.pad_to_max = spec["pad"] == "max"
+        self.oov = spec["oov"]
+        self.lowercase = spec["lowercase"]
+        if self.oov not in ("zero", "skip"):
+            raise SerkitError(f"stream {self.name}: oov is {self.oov!r}", hint="use zero or skip")
+        source = {"text": data.text, "text.asr": data.text_asr}.get(spec["text"])
+        if source is None:
+            raise SerkitError(f"stream {self.name}: text is {spec['text']!r}", hint="use text or text.asr")
+        if not source:
+            raise SerkitError(
+                f"the data dir has no {spec['text']} (stream {self.name})",
+                path=data.path,
+                hint="prepare transcripts first",
+            )
+        self.text = source
+        self.text_path = data.path / spec["text"] if data.path is not None else spec["text"]
+        if not self.path.is_file():
+            raise SerkitError(
+                "embedding file not found", path=self.path, hint="train or import embeddings first"
+            )
+        self._kv = None
+        self._pid: int | None = None
+
+    @property
+    def kv(self):
+        if self._kv is None or self._pid != os.getpid():
+            from gensim.models import KeyedVectors
+
+            try:
+                self._kv = KeyedVectors.load(str(self.path), mmap="r")
+            except Exception as exc:  # gensim raises many types for a bad file
+                raise SerkitError(f"not a gensim KeyedVectors file ({exc})", path=self.path) from None
+            self._pid = os.getpid()
+        return self._kv
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_kv": None, "_pid": None}
+
+    def check(self, utts: list[str]) -> None:
+        missing = [u for u in utts if u not in self.text]
+        if missing:
+            raise SerkitError(
+                f"{len(missing)} utterances have no transcript (e.g. {missing[0]!r})",
+                path=self.text_path,
+                hint="every utterance needs a line, empty if silent",
+            )
+
+    @property
+    def dim(self) -> int:
+        return int(self.kv.vector_size)
+
+    def words(self, utt: str) -> list[str]:
+        words = self.text[utt].split()
+        if self.lowercase:
+            words = [w.lower() for w in words]
+        if self.oov == "skip":
+            words = [w for w in words if w in self.kv.key_to_index]
+        return words if self.max_len is None else words[: self.max_len]
+
+    def length(self, utt: str) -> int:
+        return len(self.words(utt))
+
+    def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        kv = self.kv
+        out = np.zeros((len(self.words(utt)), kv.vector_size), dtype=np.float32)
+        for i, word in enumerate(self.words(utt)):
+            if word in kv.key_to_index:
+                out[i] = kv[word]
+        return out
+
+
+def open_streams(specs: list[dict], data: datadir.DataDir) -> list[FrameStream | WordStream]:
+    """The configured streams for one data dir (``{set}`` = the data dir's base name)."""
+    set_name = data.path.name if data.path is not None else ""
+    streams = [FrameStream(s, set_name) if s["type"] == "frames" else WordStream(s, data) for s in specs]
+    for stream in streams:
+        stream.check(data.utts)
+    return streams
+
+
+class EmotionDataset(Dataset):
+    """Examples of one data dir: inputs per stream and the utterance- or frame-level target.
+
+    ``task`` is the resolved ``task`` section plus ``classes`` (classification) or ``dims``
+    (regression) filled in; see :func:`task_for`.
+    """
+
+    def __init__(
+        self, data_dir: str | Path, stream_specs: list[dict], task: dict, chunk_frames: int | None = None
+    ) -> None:
+        self.data = datadir.load(data_dir)
+        self.utts = self.data.utts
+        if not self.utts:
+            raise SerkitError("the data dir is empty", path=data_dir)
+        self.streams = open_streams(stream_specs, self.data)
+        self.task = task
+        self.frame_level = task["level"] == "frame"
+        self.frame_stream = task.get("frame_stream") or self.streams[0].name
+        self.targets = self._load_targets()
+        self.index: list[tuple[str, int, int | None]] = [(u, 0, None) for u in self.utts]
+        if chunk_frames and self.frame_level:
+            self.index = [
+                (u, start, start + chunk_frames)
+                for u in self.utts
+                for start in range(0, self._frame_count(u), chunk_frames)
+            ]
+
+    @property
+    def input_dims(self) -> dict[str, int]:
+        return {s.name: s.dim for s in self.streams}
+
+    def _stream(self, name: str) -> FrameStream | WordStream:
+        for stream in self.streams:
+            if stream.name == name:
+                return stream
+        raise SerkitError(f"task.frame_stream {name!r} is not a declared stream")
+
+    def _frame_count(self, utt: str) -> int:
+        return min(self._stream(self.frame_stream).length(utt), len(self.targets[utt]))
+
+    def _load_targets(self) -> dict[str, np.ndarray | int]:
+        if self.task["type"] == "classification":
+            index = {c: i for i, c in enumerate(self.task["classes"])}
+            missing = [u for u in self.utts if u not in self.data.utt2emo]
+            if missing:
+                raise SerkitError(
+                    f"{len(missing)} utterances have no label (e.g. {missing[0]!r})",
+                    path=self.data.path / "utt2emo",
+                    hint="label every utterance or subset the data dir",
+                )
+            bad = sorted({self.data.utt2emo[u] for u in self.utts} - set(index))
+            if bad:
+                raise SerkitError(
+                    f"labels {bad} are outside the class map {self.task['classes']}",
+                    path=self.data.path / "utt2emo",
+                    hint="map or drop them in data preparation, or set task.classes",
+                )
+            return {u: index[self.data.utt2emo[u]] for u in self.utts}
+        labels_file = self.data.labels_h5()
+        if labels_file is None:
+            raise SerkitError("regression needs labels.h5 in the data dir", path=self.data.path)
+        labels, _, names = datadir.read_labels(labels_file, self.utts)
+        missing = [u for u in self.utts if u not in labels]
+        if missing:
+            raise SerkitError(
+                f"{len(missing)} utterances have no labels (e.g. {missing[0]!r})", path=labels_file
+            )
+        columns = [names.index(d) for d in self.task["dims"]]
+        picked = {u: labels[u][:, columns].astype(np.float32) for u in self.utts}
+        if self.frame_level:
+            return picked
+        return {u: v.mean(0) for u, v in picked.items()}
+
+    def length(self, i: int) -> int:
+        utt, start, stop = self.index[i]
+        if stop is not None:
+            return min(stop, self._frame_count(utt)) - start
+        return self.streams[0].length(utt)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict:
+        utt, start, stop = self.index[i]
+        inputs = {}
+        for stream in self.streams:
+            if stream.name == self.frame_stream and self.frame_level:
+                inputs[stream.name] = stream.read(utt, start, stop)
+            else:
+                inputs[stream.name] = stream.read(utt)
+        target = self.targets[utt]
+        if self.frame_level:
+            n = min(len(inputs[self.frame_stream]), len(target) - start)
+            inputs[self.frame_stream] = inputs[self.frame_stream][:n]
+            target = target[start : start + n]
+        return {"utt": utt, "start": start, "inputs": inputs, "target": target}
+
+
+def task_for(config: dict, train_dir: str | Path) -> dict:
+    """The ``task`` section with ``classes`` (from train meta.json) or ``dims`` (from labels.h5) filled."""
+    task = dict(config["task"])
+    data = datadir.load(train_dir)
+    if task["type"] == "classification":
+        task["classes"] = list(task["classes"] or data.meta.get("classes") or [])
+        if not task["classes"]:
+            task["classes"] = sorted(set(data.utt2emo.values()))
+        if len(task["classes"]) < 2:
+            raise SerkitError("fewer than 2 classes", path=train_dir, hint="set task.classes")
+    else:
+        labels_file = data.labels_h5()
+        if labels_file is None:
+            raise SerkitError("regression needs labels.h5 in the data dir", path=train_dir)
+        _, _, names = datadir.read_labels(labels_file, [])
+        task["dims"] = list(task["dims"] or names)
+        unknown = sorted(set(task["dims"]) - set(names))
+        if unknown:
+            raise SerkitError(f"task.dims {unknown} not in labels.h5 {names}", path=labels_file)
+    if task["level"] == "frame" and task["type"] != "regression":
+        raise SerkitError("frame-level targets need task.type regression", hint="set task.level utterance")
+    return task
+
+
+def collate(examples: list[dict], pad_lengths: dict[str, int] | None = None) -> dict:
+    """Pad every stream to the batch maximum (or ``pad_lengths[name]``) with masks; stack targets."""
+    batch = {"utts": [e["utt"] for e in examples], "starts": [e["start"] for e in examples]}
+    inputs, masks = {}, {}
+    for name in examples[0]["inputs"]:
+        arrays = [e["inputs"][name] for e in examples]
+        width = max(max(len(a) for a in arrays), 1)
+        if pad_lengths and name in pad_lengths:
+            width = max(width, pad_lengths[name])
+        dim = arrays[0].shape[1]
+        padded = np.zeros((len(arrays), width, dim), dtype=np.float32)
+        mask = np.zeros((len(arrays), width), dtype=bool)
+        for i, a in enumerate(arrays):
+            padded[i, : len(a)] = a
+            mask[i, : len(a)] = True
+        inputs[name], masks[name] = torch.from_numpy(padded), torch.from_numpy(mask)
+    batch["inputs"], batch["masks"] = inputs, masks
+    targets = [e["target"] for e in examples]
+    if isinstance(targets[0], int | np.integer):
+        batch["target"] = torch.tensor(targets, dtype=torch.long)
+    elif np.ndim(targets[0]) == 1:
+        batch["target"] = torch.from_numpy(np.stack(targets).astype(np.float32))
+    else:
+        width = max(len(t) for t in targets)
+        padded = np.zeros((len(targets), width, targets[0].shape[1]), dtype=np.float32)
+        mask = np.zeros((len(targets), width), dtype=bool)
+        for i, t in enumerate(targets):
+            padded[i, : len(t)] = t
+            mask[i, : len(t)] = True
+        batch["target"], batch["target_mask"] = torch.from_numpy(padded), torch.from_numpy(mask)
+    return batch
+
+
+class Collator:
+    """A picklable :func:`collate` bound to the fixed pad lengths of ``pad: max`` streams."""
+
+    def __init__(self, dataset: EmotionDataset) -> None:
+        self.pad_lengths = {s.name: s.max_len for s in dataset.streams if s.pad_to_max and s.max_len}
+
+    def __call__(self, examples: list[dict]) -> dict:
+        return collate(examples, self.pad_lengths)
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Batches of the global batch size, similar lengths together, the same on every rank.
+
+    Each epoch the examples are shuffled with ``seed + epoch``; with ``bucket`` they are
+    sorted by length inside windows of 50 batches, cut into batches and the batches
+    shuffled again. Every rank computes the same global batches and keeps its share
+    ``batch[rank::world_size]`` (short batches wrap around), so all ranks take the same
+    number of steps and, with one process, the batches are exactly the global ones.
+    """
+
+    WINDOW = 50
+
+    def __init__(
+        self,
+        lengths: list[int],
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        bucket: bool = True,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.shuffle, self.bucket, self.seed = shuffle, bucket, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def global_batches(self) -> list[list[int]]:
+        n = len(self.lengths)
+        rng = np.random.default_rng(self.seed + self.epoch)
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.bucket:
+            window = self.batch_size * self.WINDOW
+            order = np.concatenate(
+                [sorted(order[i : i + window], key=lambda k: self.lengths[k]) for i in range(0, n, window)]
+            ).astype(int)
+        batches = [order[i : i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
+        if self.bucket and self.shuffle:
+            batches = [batches[k] for k in rng.permutation(len(batches))]
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for batch in self.global_batches():
+            if self.world_size > 1:
+                batch = (batch * self.world_size)[: max(len(batch), self.world_size)]
+                batch = batch[self.rank :: self.world_size]
+            yield batch
+
+    def __len__(self) -> int:
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size

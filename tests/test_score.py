@@ -1,0 +1,163 @@
+"""``serkit score`` (scores/<set>.json with its protocol, table, plots), folds, ``serkit results``."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import run_serkit
+from test_trainer import CLASSES, TINY_CONFIG, make_task, train_in_process
+
+from serkit import datadir, metrics, report
+from serkit.errors import SerkitError
+from serkit.store import StoreWriter
+
+PNG = b"\x89PNG"
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory) -> Path:
+    config = copy.deepcopy(TINY_CONFIG)
+    config["train"].update(epochs=8, patience=None)
+    root = make_task(tmp_path_factory.mktemp("recipe"), config)
+    train_in_process(root, "exp/tiny")
+    return root
+
+
+def test_score_writes_json_with_protocol_a_table_and_plots(recipe: Path) -> None:
+    done = run_serkit("score", "exp/tiny", "--set", "test", cwd=recipe)
+    assert done.returncode == 0, done.stderr
+    exp = recipe / "exp" / "tiny"
+    result = json.loads((exp / "scores" / "test.json").read_text())
+    protocol = result["protocol"]
+    assert protocol["data_dir"] == "data/test" and protocol["utterances"] == 24
+    assert protocol["classes"] == CLASSES and protocol["class_map"] == {c: i for i, c in enumerate(CLASSES)}
+    assert protocol["split"] == "synthetic test" and protocol["folds"] is None
+    assert protocol["checkpoint"].endswith("best.pt") and 1 <= protocol["checkpoint_epoch"] <= 8
+    assert "mean per-class recall" in protocol["definitions"]["ua"]
+    m = result["metrics"]
+    assert set(m) >= {"wa", "ua", "f1", "per_class", "confusion"}
+    confusion = np.array(m["confusion"])
+    assert confusion.sum() == 24 and m["wa"] == pytest.approx(np.trace(confusion) / 24)
+    assert m["ua"] == pytest.approx(np.mean(np.diag(confusion) / confusion.sum(1)))
+    for line in ("wa", "ua", "f1", "ang/hap/neu/sad", "24 utterances", "mean per-class recall"):
+        assert line in " ".join(done.stdout.split()), line
+    assert (exp / "plots" / "confusion_test.png").read_bytes()[:4] == PNG
+    assert (exp / "plots" / "curves.png").read_bytes()[:4] == PNG
+
+
+def test_score_a_data_dir_and_reject_an_unknown_set(recipe: Path, monkeypatch) -> None:
+    monkeypatch.chdir(recipe)
+    result = report.score_exp("exp/tiny", "data/dev")
+    assert result["set"] == "dev" and result["protocol"]["utterances"] == 24
+    with pytest.raises(SerkitError, match="no set 'eval'"):
+        report.score_exp("exp/tiny", "eval")
+
+
+def test_folds_are_aggregated_as_mean_and_sd(recipe: Path, monkeypatch) -> None:
+    monkeypatch.chdir(recipe)
+    for fold, test_set in (("fold1", "data/test"), ("fold2", "data/dev")):
+        shutil.copytree("exp/tiny", f"exp/cv/{fold}", ignore=shutil.ignore_patterns("scores", "plots"))
+        config = yaml.safe_load(Path(f"exp/cv/{fold}/config.yaml").read_text())
+        config["data"]["sets"]["test"] = test_set
+        Path(f"exp/cv/{fold}/config.yaml").write_text(yaml.safe_dump(config))
+    result = report.score_exp("exp/cv", "test")
+    folds = [json.loads(Path(f"exp/cv/{f}/scores/test.json").read_text()) for f in ("fold1", "fold2")]
+    for key in ("wa", "ua", "f1"):
+        assert result["metrics"][key] == metrics.mean_sd([f["metrics"][key] for f in folds])
+    assert result["protocol"]["folds"] == ["fold1", "fold2"] and result["protocol"]["utterances"] == 48
+    assert json.loads(Path("exp/cv/scores/folds.json").read_text()) == json.loads(json.dumps(result))
+    assert "2 folds (mean ± sd)" in report.protocol_line(result)
+
+
+def test_results_tables_per_protocol_with_the_papers_figures(recipe: Path, monkeypatch) -> None:
+    monkeypatch.chdir(recipe)
+    if not Path("exp/tiny/scores/test.json").is_file():
+        report.score_exp("exp/tiny", "test")
+    if not Path("exp/cv/scores/folds.json").is_file():
+        pytest.skip("needs the folds test")
+    folds_split = json.loads(Path("exp/cv/scores/folds.json").read_text())["protocol"]["split"]
+    paper = {
+        "paper": "A synthetic paper",
+        "rows": {
+            "tiny": {"label": "Table 1, mean pool", "test": {"ua": 68.49, "wa": 70.1}},
+            "dual": {"label": "Table 2, dual BiLSTM", "test": {"ua": 71.0}},
+        },
+    }
+    Path("paper.yaml").write_text(yaml.safe_dump(paper))
+    Path("RESULTS.md").write_text(
+        f"# Mine\n\nhand notes\n\n{report.BEGIN}\nold\n{report.END}\n\nmore notes\n"
+    )
+    assert report.write_results(".") == Path("RESULTS.md")
+    text = Path("RESULTS.md").read_text()
+    assert text.startswith("# Mine\n\nhand notes") and text.rstrip().endswith("more notes")
+    assert "\nold\n" not in text
+    tables = [line for line in text.splitlines() if line.startswith("| config")]
+    # Single splits first (dev, scored as a data dir above; test), then the 2-fold protocol.
+    headings = [line for line in text.splitlines() if line.startswith("### ")]
+    assert headings[:3] == ["### dev: synthetic dev", "### test: synthetic test", f"### test: {folds_split}"]
+    assert tables[1] == tables[2] == "| config | WA | paper WA | UA | paper UA | F1 | paper row | exp |"
+    assert tables[0] == "| config | WA | UA | F1 | paper row | exp |"  # the paper gives no dev figures
+    tiny = json.loads(Path("exp/tiny/scores/test.json").read_text())["metrics"]
+    row = f"| `tiny` | {100 * tiny['wa']:.2f} | 70.1 | {100 * tiny['ua']:.2f} | 68.49 |"
+    assert row in text and "`exp/tiny` |" in text
+    assert "± " in text and "`exp/cv` |" in text and "`exp/cv/fold1`" not in text
+    assert "- `dual`: Table 2, dual BiLSTM" in text
+    assert "24 utterances" in text and "mean per-class recall" in text
+
+
+def test_frame_level_regression_trains_on_ccc_and_scores_traces(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    for name, count in (("train", 12), ("dev", 4), ("test", 4)):
+        data = datadir.DataDir(meta={"corpus": "synthetic"})
+        feats, labels = {}, {}
+        for i in range(count):
+            utt = f"{name}{i:02d}"
+            data.wav_scp[utt] = datadir.WavEntry(f"/x/{utt}.wav")
+            frames = rng.normal(size=(int(rng.integers(30, 60)), 4)).astype(np.float32)
+            feats[utt] = frames
+            labels[utt] = np.stack([frames[:, 0] + 0.3 * frames[:, 1], np.tanh(frames[:, 2])], 1)
+        path = datadir.save(data, tmp_path / "data" / name)
+        datadir.write_labels(path / "labels.h5", labels, 10.0, ["arousal", "valence"])
+        with StoreWriter(tmp_path / "feats" / f"{name}.h5", "t", {}, frame_shift=0.1, frame_length=0.1,
+                         sample_rate=16000) as writer:  # fmt: skip
+            for utt, frames in feats.items():
+                writer.put(utt, frames)
+    config = {
+        "model": {"name": "mean_pool", "hidden": [16]},
+        "task": {"type": "regression", "level": "frame"},
+        "data": {
+            "sets": {"train": "data/train", "dev": "data/dev", "test": "data/test"},
+            "chunk_frames": 20,
+            "streams": [{"name": "acoustic", "store": "feats/{set}.h5"}],
+        },
+        "loss": {"dim_weights": [1.0, 0.5]},
+        "optim": {"lr": 0.01},
+        "train": {"epochs": 8, "batch_size": 4, "patience": 5},
+    }
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "tiny.yaml").write_text(yaml.safe_dump(config))
+    summary = train_in_process(tmp_path, "exp/ccc")
+    assert summary.metric == "dev_ccc_mean" and summary.best_value > 0.7
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = report.score_exp("exp/ccc", "test")
+        report.write_results(".")
+    finally:
+        os.chdir(cwd)
+    m = result["metrics"]
+    assert m["ccc_mean"] == pytest.approx((m["ccc_arousal"] + m["ccc_valence"]) / 2)
+    assert m["ccc_per_recording_arousal"] != m["ccc_arousal"] and m["utterances"] == 4
+    assert result["protocol"]["dims"] == ["arousal", "valence"] and result["protocol"]["level"] == "frame"
+    assert (tmp_path / "exp" / "ccc" / "plots" / "ccc_test.png").read_bytes()[:4] == PNG
+    assert (
+        "| config | ccc_arousal | ccc_valence | ccc_mean | paper row | exp |"
+        in (tmp_path / "RESULTS.md").read_text()
+    )

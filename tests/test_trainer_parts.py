@@ -1,0 +1,243 @@
+"""The trainer's parts: configs and exp-dir names, datasets and streams, batching, models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from serkit import datadir, models
+from serkit.errors import SerkitError
+from serkit.store import StoreWriter
+from serkit.training import config as configs
+from serkit.training.data import BucketBatchSampler, Collator, EmotionDataset, collate, task_for
+
+BASE = {
+    "model": {"name": "mean_pool"},
+    "data": {
+        "sets": {"train": "data/train", "dev": "data/dev"},
+        "streams": [{"name": "acoustic", "store": "feats/{set}.h5"}],
+    },
+}
+
+
+def write_config(path: Path, config: dict = BASE) -> Path:
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- configs
+
+
+def test_config_defaults_overrides_and_derived_values(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "dual.yaml")
+    config = configs.load(path, ["optim.lr=5e-4", "data.streams.0.max_frames=100", "train.grad_clip=null"])
+    assert config["name"] == "dual"
+    assert config["optim"]["lr"] == 5e-4 and config["optim"]["name"] == "adam"
+    assert config["data"]["streams"][0] == {
+        "name": "acoustic", "type": "frames", "store": "feats/{set}.h5", "max_frames": 100,
+        "normalize": None, "pad": "batch",
+    }  # fmt: skip
+    assert (config["loss"]["type"], config["train"]["metric"], config["train"]["mode"]) == (
+        "ce",
+        "dev_ua",
+        "max",
+    )
+    regression = configs.load(path, ["task.type=regression"])
+    assert (regression["loss"]["type"], regression["train"]["metric"]) == ("ccc", "dev_ccc_mean")
+    assert configs.load(path, ["train.metric=dev_loss"])["train"]["mode"] == "min"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("optim.learning_rate=1", "unknown key optim.learning_rate"),
+        ("trainer.epochs=3", "unknown config section"),
+        ("train.mode=up", "train.mode"),
+        ("data.streams.3.max_frames=1", "not an index"),
+        ("novalue", "bad override"),
+    ],
+)
+def test_config_mistakes_are_user_errors(tmp_path: Path, override: str, message: str) -> None:
+    with pytest.raises(SerkitError, match=message):
+        configs.load(write_config(tmp_path / "c.yaml"), [override])
+
+
+def test_exp_dir_name_ignores_resume_safe_overrides() -> None:
+    assert configs.default_exp_dir("conf/dual.yaml") == Path("exp/dual")
+    assert configs.default_exp_dir("conf/dual.yaml", ["train.epochs=50", "train.patience=9"]) == Path(
+        "exp/dual"
+    )
+    assert configs.default_exp_dir("conf/dual.yaml", ["optim.lr=0.01", "train.epochs=5"]) == Path(
+        "exp/dual_lr0.01"
+    )
+    a = configs.resolve(BASE)
+    b = configs.resolve({**BASE, "train": {"epochs": 99, "patience": 1}})
+    assert configs.differences(a, b) == []
+    assert configs.differences(a, configs.resolve({**BASE, "optim": {"lr": 1.0}})) == ["optim.lr"]
+
+
+# --------------------------------------------------------------------------- batching
+
+
+def test_sampler_covers_every_example_once_and_splits_global_batches_by_rank() -> None:
+    lengths = [int(x) for x in np.random.default_rng(0).integers(1, 100, size=37)]
+    one = BucketBatchSampler(lengths, 6, seed=4)
+    one.set_epoch(2)
+    batches = list(one)
+    assert sorted(i for b in batches for i in b) == list(range(37))
+    assert batches == list(one)  # deterministic for an epoch
+    one.set_epoch(3)
+    assert list(one) != batches
+    one.set_epoch(2)
+    ranks = [BucketBatchSampler(lengths, 6, seed=4, rank=r, world_size=2) for r in (0, 1)]
+    for sampler in ranks:
+        sampler.set_epoch(2)
+    for full, part0, part1 in zip(batches, *ranks, strict=True):
+        assert sorted(part0 + part1) == sorted(full) and len(part0) == len(part1) == 3 or len(full) < 6
+    # Bucketing: batches hold similar lengths (far less spread than random batches).
+    spread = np.mean([np.ptp([lengths[i] for i in b]) for b in batches])
+    random_spread = np.mean(
+        [np.ptp([lengths[i] for i in b]) for b in BucketBatchSampler(lengths, 6, bucket=False, seed=4)]
+    )
+    assert spread < random_spread / 2
+
+
+def test_collate_pads_with_masks() -> None:
+    examples = [
+        {"utt": "a", "start": 0, "inputs": {"x": np.ones((3, 2), np.float32)}, "target": 1},
+        {"utt": "b", "start": 0, "inputs": {"x": np.ones((1, 2), np.float32)}, "target": 0},
+    ]
+    batch = collate(examples)
+    assert batch["inputs"]["x"].shape == (2, 3, 2)
+    assert batch["masks"]["x"].tolist() == [[True, True, True], [True, False, False]]
+    assert batch["inputs"]["x"][1, 1:].abs().sum() == 0
+    assert batch["target"].tolist() == [1, 0]
+    assert collate(examples, {"x": 5})["inputs"]["x"].shape == (2, 5, 2)
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def make_dir(root: Path, utts: dict[str, int], text: dict[str, str] | None = None) -> Path:
+    data = datadir.DataDir(meta={"classes": ["neg", "pos"]})
+    for utt, label in utts.items():
+        data.wav_scp[utt] = datadir.WavEntry(f"/x/{utt}.wav")
+        data.utt2emo[utt] = ["neg", "pos"][label]
+        data.utt2spk[utt] = "s"
+    data.text = dict(text or {})
+    return datadir.save(data, root)
+
+
+def write_store(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    with StoreWriter(path, "test", {}, frame_shift=0.1, frame_length=0.1, sample_rate=16000) as writer:
+        for utt, array in arrays.items():
+            writer.put(utt, array)
+    return path
+
+
+def test_word_stream_looks_words_up_in_a_kv_file(tmp_path: Path) -> None:
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(vector_size=3)
+    kv.add_vectors(["good", "bad"], np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32))
+    kv.save(str(tmp_path / "w2v.kv"))
+    text = {"u1": "good good unknown bad", "u2": "bad"}
+    data = make_dir(tmp_path / "data" / "train", {"u1": 1, "u2": 0}, text)
+    write_store(tmp_path / "train.h5", {"u1": np.zeros((4, 2)), "u2": np.zeros((2, 2))})
+    specs = configs.resolve(
+        {
+            **BASE,
+            "data": {
+                "sets": {"train": str(data), "dev": str(data)},
+                "streams": [
+                    {"name": "acoustic", "store": str(tmp_path / "{set}.h5")},
+                    {"name": "words", "type": "words", "kv": str(tmp_path / "w2v.kv"), "max_words": 3},
+                ],
+            },
+        }
+    )
+    task = task_for(specs, data)
+    dataset = EmotionDataset(data, specs["data"]["streams"], task)
+    assert dataset.input_dims == {"acoustic": 2, "words": 3}
+    first = dataset[0]
+    assert first["utt"] == "u1" and first["target"] == 1
+    assert first["inputs"]["words"].tolist() == [[1, 0, 0], [1, 0, 0], [0, 0, 0]]  # OOV → zeros, cut to 3
+    specs["data"]["streams"][1].update(oov="skip", pad="max")
+    dataset = EmotionDataset(data, specs["data"]["streams"], task)
+    assert dataset[0]["inputs"]["words"].tolist() == [[1, 0, 0], [1, 0, 0], [0, 1, 0]]
+    batch = Collator(dataset)([dataset[0], dataset[1]])
+    assert batch["inputs"]["words"].shape == (2, 3, 3)  # padded to max_words
+    assert batch["masks"]["words"].tolist() == [[True, True, True], [True, False, False]]
+
+
+def test_dataset_errors_name_the_file_and_the_fix(tmp_path: Path) -> None:
+    data = make_dir(tmp_path / "data" / "train", {"u1": 1, "u2": 0})
+    write_store(tmp_path / "train.h5", {"u1": np.zeros((4, 2))})
+    streams = [configs.STREAM_DEFAULTS["frames"] | {"name": "a", "store": str(tmp_path / "{set}.h5")}]
+    task = {"type": "classification", "level": "utterance", "classes": ["neg", "pos"]}
+    with pytest.raises(SerkitError, match="not in the store") as err:
+        EmotionDataset(data, streams, task)
+    assert err.value.path == str(tmp_path / "train.h5") and err.value.hint
+    write_store(tmp_path / "train.h5", {"u1": np.zeros((4, 2)), "u2": np.zeros((4, 2))})
+    with pytest.raises(SerkitError, match="outside the class map"):
+        EmotionDataset(data, streams, {**task, "classes": ["neg", "neu"]})
+
+
+def test_frame_level_targets_follow_the_frame_stream_in_chunks(tmp_path: Path) -> None:
+    data = make_dir(tmp_path / "data" / "train", {"r1": 0, "r2": 0})
+    write_store(
+        tmp_path / "train.h5", {"r1": np.arange(10)[:, None] * np.ones((1, 2)), "r2": np.ones((3, 2))}
+    )
+    datadir.write_labels(
+        data / "labels.h5",
+        {"r1": np.arange(11)[:, None] * [1.0, -1.0], "r2": np.ones((3, 2))},
+        10,
+        ["a", "v"],
+    )
+    streams = [configs.STREAM_DEFAULTS["frames"] | {"name": "acoustic", "store": str(tmp_path / "{set}.h5")}]
+    config = configs.resolve({**BASE, "task": {"type": "regression", "level": "frame", "dims": ["v"]}})
+    task = task_for(config, data)
+    dataset = EmotionDataset(data, streams, task, chunk_frames=4)
+    assert [(u, s) for u, s, _ in dataset.index] == [("r1", 0), ("r1", 4), ("r1", 8), ("r2", 0)]
+    chunk = dataset[2]  # r1 frames 8..9: the labels stop where the features stop
+    assert chunk["inputs"]["acoustic"][:, 0].tolist() == [8, 9]
+    assert chunk["target"].tolist() == [[-8.0], [-9.0]]
+    batch = collate([dataset[0], chunk])
+    assert batch["target"].shape == (2, 4, 1) and batch["target_mask"].sum(1).tolist() == [4, 2]
+
+
+# --------------------------------------------------------------------------- models
+
+
+@pytest.mark.parametrize(("encoder", "pooling"), [("none", "mean"), ("bilstm", "attention")])
+def test_mean_pool_ignores_padding(encoder: str, pooling: str) -> None:
+    torch.manual_seed(0)
+    model = models.build("mean_pool", {"a": 3, "b": 2}, 4, encoder=encoder, pooling=pooling).eval()
+    a, b = torch.randn(1, 5, 3), torch.randn(1, 2, 2)
+    out = model({"a": a, "b": b}, {"a": torch.ones(1, 5, dtype=bool), "b": torch.ones(1, 2, dtype=bool)})
+    padded_a = torch.cat([a, 100 * torch.ones(1, 4, 3)], 1)
+    mask_a = torch.tensor([[True] * 5 + [False] * 4])
+    padded = model({"a": padded_a, "b": b}, {"a": mask_a, "b": torch.ones(1, 2, dtype=bool)})
+    assert out.shape == (1, 4)
+    assert torch.allclose(out, padded, atol=1e-5)
+
+
+def test_frame_level_model_outputs_one_value_per_frame() -> None:
+    model = models.build("mean_pool", {"a": 3, "w": 2}, 2, frame_stream="a")
+    out = model(
+        {"a": torch.randn(2, 7, 3), "w": torch.randn(2, 4, 2)},
+        {"a": torch.ones(2, 7, dtype=bool), "w": torch.ones(2, 4, dtype=bool)},
+    )
+    assert out.shape == (2, 7, 2)
+
+
+def test_registry_errors_are_user_errors() -> None:
+    assert "mean_pool" in models.names()
+    with pytest.raises(SerkitError, match="unknown model"):
+        models.build("no_such_model", {"a": 1}, 2)
+    with pytest.raises(SerkitError, match="model mean_pool"):
+        models.build("mean_pool", {"a": 1}, 2, hidden_units=3)
