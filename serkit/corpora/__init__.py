@@ -1,0 +1,1 @@
+"""Corpus readers (IEMOCAP, CMU-MOSEI, SEWA) and the synthetic mini corpus generator."""
