@@ -1,0 +1,281 @@
+"""Data preparation commands: prepare-data (IEMOCAP, CMU-MOSEI, SEWA), transcribe, align-words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from serkit.cli.app import app, console
+from serkit.corpora.prepared import CountTable, PrepareResult
+from serkit.errors import SerkitError
+
+
+class Corpus(StrEnum):
+    iemocap = "iemocap"
+    mosei = "mosei"
+    sewa = "sewa"
+
+
+@contextmanager
+def _progress(label: str, unit: str) -> Iterator:
+    """A rich progress bar on stderr; yields the ``progress(done, total)`` callback the library takes."""
+    with Progress(
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _only_for(corpus: Corpus, allowed: Corpus, **options: object) -> None:
+    given = [name for name, value in options.items() if value is not None]
+    if corpus is not allowed and given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise SerkitError(f"{flags} only applies to {allowed.value}", hint=f"drop it for {corpus.value}")
+
+
+@app.command("prepare-data")
+def prepare_data(
+    corpus: Corpus = typer.Argument(..., help="Which corpus SRC holds."),
+    src: Path = typer.Argument(
+        ..., help="The corpus folder (IEMOCAP_full_release, CMU-MOSEI, AVEC2017_SEWA)."
+    ),
+    out: Path = typer.Argument(..., help="Where to write the data dirs (e.g. data/)."),
+    class_map: str = typer.Option(None, help="iemocap: 4-class (default), 6-class or all."),
+    folds: str = typer.Option(
+        None,
+        help="iemocap: none (default) or loso. mosei: standard (default) or a file of 'video set' lines.",
+    ),
+    test_sessions: str = typer.Option(None, help="iemocap: comma-separated test sessions (default 5)."),
+    dev_fraction: float = typer.Option(
+        None, help="iemocap: fraction of each training session's dialogs for dev (0.1)."
+    ),
+    tie_rule: str = typer.Option(
+        None, help="mosei: top-1 ties go to the 'first' emotion in column order, or 'drop'."
+    ),
+    all_zero: str = typer.Option(
+        None, help="mosei: segments with no emotion: 'drop' (default) or 'neutral'."
+    ),
+    text_source: str = typer.Option(None, help="mosei: auto (default), transcript or words."),
+    labels_csd: Path = typer.Option(None, help="mosei: the labels .csd (default: found under SRC)."),
+    words_csd: Path = typer.Option(
+        None, help="mosei: the timestamped words .csd (default: found under SRC)."
+    ),
+    word_times: str = typer.Option(None, help="sewa: auto (corpus word times where present) or equal-split."),
+) -> None:
+    """Turn a corpus as distributed into Kaldi-style data dirs with meta.json, and print a summary.
+
+    IEMOCAP writes OUT/{train,dev,test} (or OUT/fold1..5/{train,dev,test} with --folds loso),
+    CMU-MOSEI writes OUT/{train,dev,test} from the SDK folds, SEWA writes OUT/{train,dev,test} from
+    the AVEC 2017 partitions. Every set passes serkit validate-data.
+
+    Example: serkit prepare-data iemocap /corpora/IEMOCAP_full_release data --class-map 4-class
+    """
+    _only_for(
+        corpus, Corpus.iemocap, class_map=class_map, test_sessions=test_sessions, dev_fraction=dev_fraction
+    )
+    _only_for(
+        corpus,
+        Corpus.mosei,
+        tie_rule=tie_rule,
+        all_zero=all_zero,
+        text_source=text_source,
+        labels_csd=labels_csd,
+        words_csd=words_csd,
+    )
+    _only_for(corpus, Corpus.sewa, word_times=word_times)
+    if corpus is Corpus.sewa and folds is not None:
+        raise SerkitError("--folds does not apply to sewa", hint="SEWA has fixed Train/Devel/Test partitions")
+    with _progress(f"prepare {corpus.value}", "files") as progress:
+        if corpus is Corpus.iemocap:
+            from serkit.corpora import iemocap
+
+            result = iemocap.prepare(
+                src,
+                out,
+                class_map=class_map or "4-class",
+                folds=folds or "none",
+                test_sessions=_sessions(test_sessions) if test_sessions else (5,),
+                dev_fraction=0.1 if dev_fraction is None else dev_fraction,
+                progress=progress,
+            )
+        elif corpus is Corpus.mosei:
+            from serkit.corpora import mosei
+
+            result = mosei.prepare(
+                src,
+                out,
+                folds=folds or "standard",
+                tie_rule=tie_rule or "first",
+                all_zero=all_zero or "drop",
+                text_source=text_source or "auto",
+                labels_csd=labels_csd,
+                words_csd=words_csd,
+                progress=progress,
+            )
+        else:
+            from serkit.corpora import sewa
+
+            result = sewa.prepare(src, out, word_times=word_times or "auto", progress=progress)
+    _print_result(result)
+
+
+def _sessions(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise SerkitError(
+            f"--test-sessions {text!r} is not a list of numbers", hint="e.g. --test-sessions 5"
+        ) from None
+
+
+def _print_result(result: PrepareResult) -> None:
+    table = Table(title=f"{result.corpus}: data dirs in {result.out}")
+    for column in ("set", "utterances", "speakers", "classes"):
+        table.add_column(column, justify="left" if column in ("set", "classes") else "right")
+    for s in result.sets:
+        classes = ", ".join(f"{c} {n:,}" for c, n in s.class_counts.items()) or "—"
+        table.add_row(s.name, f"{s.utterances:,}", f"{s.speakers:,}", classes)
+    console.print(table)
+    for counts in result.tables:
+        console.print(_count_table(counts))
+    for note in result.notes:
+        colour = "green" if note.startswith("counts match") else "yellow"
+        console.print(f"[{colour}]note:[/] {note}", highlight=False, soft_wrap=True)
+
+
+def _count_table(counts: CountTable) -> Table:
+    table = Table(
+        title=counts.title + (" (published in brackets where different)" if counts.published else "")
+    )
+    table.add_column("")
+    for column in counts.columns:
+        table.add_column(column, justify="right")
+    rows = list(counts.rows)
+    rows += [r for r in (counts.published or {}) if r not in counts.rows]
+    for row in rows:
+        cells = []
+        for column in counts.columns:
+            mine = counts.rows.get(row, {}).get(column, 0)
+            theirs = (counts.published or {}).get(row, {}).get(column)
+            cell = f"{mine:,}"
+            if theirs is not None and theirs != mine:
+                cell += f" [red]({theirs:,})[/]"
+            cells.append(cell)
+        table.add_row(row, *cells)
+    return table
+
+
+@app.command("transcribe")
+def transcribe(
+    data_dir: Path = typer.Argument(..., help="The data dir to transcribe (writes DATA_DIR/text.asr)."),
+    lm: str = typer.Option(
+        "generic",
+        "--lm",
+        help="'generic' (bundled en-us LM), an ARPA/binary LM, or a text file of sentences.",
+    ),
+    import_file: Path = typer.Option(
+        None, "--import", help="Use these 'utt words ...' ASR transcripts instead of decoding."
+    ),
+    fast: bool = typer.Option(
+        False, "--fast", help="Reduced pocketsphinx search: about 2x faster, more errors."
+    ),
+    nj: int = typer.Option(1, "--nj", help="Parallel decoder processes."),
+) -> None:
+    """Write text.asr with offline English ASR (pocketsphinx), and report the WER against text.
+
+    Example: serkit transcribe data/test --lm data/train/lm.txt --nj 2
+    """
+    from serkit.text import asr
+
+    if import_file is not None:
+        report = asr.import_transcripts(data_dir, import_file)
+    else:
+        with _progress("transcribe", "utterances") as progress:
+            report = asr.transcribe(data_dir, lm=lm, fast=fast, nj=nj, progress=progress)
+    table = Table(title=f"text.asr for {data_dir}", show_header=False)
+    table.add_row("source", report.source)
+    table.add_row("utterances", f"{report.utterances:,}")
+    if report.missing:
+        table.add_row("without hypothesis", f"{len(report.missing):,} (empty text.asr lines)")
+    if report.audio_seconds:
+        speed = report.audio_seconds / max(report.elapsed_seconds, 1e-9)
+        table.add_row(
+            "audio / time",
+            f"{report.audio_seconds:.1f} s in {report.elapsed_seconds:.1f} s ({speed:.1f}x RT)",
+        )
+    if report.wer is not None:
+        w = report.wer
+        table.add_row(
+            "WER against text",
+            f"{100 * w.rate:.1f}% ({w.errors:,} errors / {w.ref_words:,} words: "
+            f"{w.substitutions} sub, {w.deletions} del, {w.insertions} ins)",
+        )
+    else:
+        table.add_row("WER", "no text in the data dir")
+    console.print(table)
+
+
+@app.command("align-words")
+def align_words(
+    data_dir: Path = typer.Argument(
+        ..., help="The data dir whose text to align (writes DATA_DIR/words.ctm)."
+    ),
+    nj: int = typer.Option(1, "--nj", help="Parallel aligner processes."),
+    compare_with: Path = typer.Option(
+        None, help="Reference word times (a words.ctm, or a mini corpus manifest.jsonl): report the error."
+    ),
+) -> None:
+    """Write words.ctm by pocketsphinx forced alignment of text (English; audio dithered first).
+
+    An existing words.ctm is replaced; copy it first to compare (--compare-with).
+
+    Example: serkit align-words data/test --compare-with mini/iemocap/manifest.jsonl
+    """
+    from serkit import datadir
+    from serkit.text import align
+
+    reference = align.read_reference(compare_with) if compare_with is not None else None
+    if compare_with is not None and compare_with.resolve() == (data_dir / "words.ctm").resolve():
+        raise SerkitError(
+            "--compare-with is the file being replaced", path=compare_with, hint="copy it elsewhere first"
+        )
+    with _progress("align", "utterances") as progress:
+        report = align.align_data_dir(data_dir, nj=nj, progress=progress)
+    table = Table(title=f"words.ctm for {data_dir}", show_header=False)
+    table.add_row(
+        "aligned", f"{report.aligned:,} utterances, {report.words:,} words in {report.elapsed_seconds:.1f} s"
+    )
+    table.add_row(
+        "failed", f"{len(report.failed):,}" + (f" (e.g. {report.failed[0]})" if report.failed else "")
+    )
+    table.add_row("no known words", f"{len(report.no_words):,}")
+    oov = sum(report.oov.values())
+    table.add_row(
+        "OOV words left out", f"{oov:,}" + (f" (e.g. {', '.join(list(report.oov)[:5])})" if oov else "")
+    )
+    if reference is not None:
+        hypothesis = datadir.read_ctm(data_dir / "words.ctm") if (data_dir / "words.ctm").exists() else {}
+        error = align.compare_alignments(reference, hypothesis).summary()
+        table.add_row(
+            "vs reference",
+            f"mean boundary error {error['mean_boundary_error_ms']:.1f} ms (median "
+            f"{error['median_boundary_error_ms']:.1f}, p90 {error['p90_boundary_error_ms']:.1f}; "
+            f"{error['words']:,} words, {100 * error['within_50ms']:.0f}% within 50 ms)",
+        )
+    console.print(table)

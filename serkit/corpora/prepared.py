@@ -1,0 +1,123 @@
+"""What every ``prepare-data`` run produces besides the data dirs: skipped-junk records, counts, a summary.
+
+* :class:`SkipLog` — corpus junk that ``datasets.md`` says the real corpus contains is skipped, not
+  fatal; each kind is counted and its first examples are kept (``meta.json["skipped"]``).
+* :func:`write_set` — one data dir: :func:`serkit.datadir.save` plus the corpus' extra per-utterance files
+  (``utt2vad``, ``utt2intensity``, ...), after clearing an earlier data dir at that path.
+* :class:`PrepareResult` — the sets written and count tables, for the command's closing rich table.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from serkit import datadir
+from serkit.errors import SerkitError
+
+EXAMPLES_KEPT = 20
+DATA_DIR_MARKERS = ("wav.scp", "meta.json")
+
+
+class SkipLog:
+    """Skipped (or repaired) corpus junk by reason: a count and the first :data:`EXAMPLES_KEPT` examples."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+        self.examples: dict[str, list[str]] = {}
+
+    def add(self, reason: str, example: str, count: int = 1) -> None:
+        self.counts[reason] += count
+        kept = self.examples.setdefault(reason, [])
+        if len(kept) < EXAMPLES_KEPT and example not in kept:
+            kept.append(example)
+
+    def as_meta(self) -> dict:
+        return {r: {"count": self.counts[r], "examples": self.examples[r]} for r in sorted(self.counts)}
+
+    def notes(self) -> list[str]:
+        return [f"{r}: {self.counts[r]:,}" for r in sorted(self.counts)]
+
+
+@dataclass
+class SetSummary:
+    """One written data dir."""
+
+    name: str
+    path: Path
+    utterances: int
+    speakers: int
+    class_counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class CountTable:
+    """Counts to print: ``rows[row][column]``, with published counts where the corpus has them."""
+
+    title: str
+    columns: list[str]
+    rows: dict[str, dict[str, int]]
+    published: dict[str, dict[str, int]] | None = None
+
+
+@dataclass
+class PrepareResult:
+    """Everything a ``prepare-data`` run reports."""
+
+    corpus: str
+    out: Path
+    sets: list[SetSummary] = field(default_factory=list)
+    tables: list[CountTable] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
+
+
+def clear_data_dir(path: Path) -> None:
+    """Remove an earlier data dir at ``path`` (refusing anything that does not look like one)."""
+    if not path.exists():
+        return
+    if not path.is_dir() or (any(path.iterdir()) and not any((path / m).exists() for m in DATA_DIR_MARKERS)):
+        raise SerkitError(
+            "exists and is not a data dir; refusing to overwrite it",
+            path=path,
+            hint="choose another OUT or remove it",
+        )
+    shutil.rmtree(path)
+
+
+def write_lines(path: Path, records: dict[str, str]) -> None:
+    """Write ``key value`` lines in byte order of the key."""
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for key in datadir.sorted_ids(records):
+            f.write(f"{key} {records[key]}".rstrip() + "\n")
+
+
+def write_set(
+    data: datadir.DataDir, path: Path, extra_files: dict[str, dict[str, str]] | None = None
+) -> SetSummary:
+    """Write one data dir (clearing an old one first) and its extra ``utt value`` files."""
+    clear_data_dir(path)
+    datadir.save(data, path)
+    for name, records in (extra_files or {}).items():
+        picked = {u: v for u, v in records.items() if u in data.wav_scp}
+        if picked:
+            write_lines(path / name, picked)
+    counts = Counter(data.utt2emo.values())
+    return SetSummary(
+        name=str(data.meta.get("set", path.name)),
+        path=path,
+        utterances=len(data),
+        speakers=len(set(data.utt2spk.values())),
+        class_counts={c: counts[c] for c in sorted(counts)},
+    )
+
+
+def count_by(utts: dict[str, str], classes: dict[str, str]) -> dict[str, dict[str, int]]:
+    """``{group: {class: n}}`` from ``utt → group`` and ``utt → class``."""
+    table: dict[str, Counter] = {}
+    for utt, group in utts.items():
+        if utt in classes:
+            table.setdefault(group, Counter())[classes[utt]] += 1
+    return {g: dict(sorted(table[g].items())) for g in sorted(table)}

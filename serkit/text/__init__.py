@@ -1,0 +1,1 @@
+"""Text: transcript normalisation, pocketsphinx ASR and forced alignment, word error rate."""
