@@ -126,3 +126,66 @@ def test_too_small_window_is_one_clear_line(data_dir: Path, tmp_path: Path) -> N
     result = run_serkit("extract-features", str(data_dir), str(tmp_path / "f.h5"), "--window", "0.01")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "window" in result.stderr
+
+
+@pytest.mark.parametrize("feature_type", ["spectrogram", "waveform", "word-mfcc"])
+def test_other_types_in_one_or_two_jobs(tmp_path: Path, feature_type: str) -> None:
+    data = make_data_dir(tmp_path, n=4, seconds=0.9)
+    extract.extract_features(data, tmp_path / "one.h5", feature_type, {})
+    extract.extract_features(data, tmp_path / "two.h5", feature_type, {}, nj=2)
+    _same_store(tmp_path / "one.h5", tmp_path / "two.h5")
+    s = store.FeatureStore(tmp_path / "one.h5")
+    first = s[s.keys()[0]]
+    dims = {"spectrogram": 400, "waveform": 2205, "word-mfcc": 13}[feature_type]
+    assert first.shape[1] == dims and len(s.attrs["feature_names"]) == dims
+    assert s.attrs["frame_shift"] > 0 and s.attrs["sample_rate"] > 0
+    if feature_type == "spectrogram":
+        assert first.shape[0] == 200
+    if feature_type == "waveform":
+        assert first.shape[0] == 9  # 0.9 s fills exactly 9 frames of the 100 ms grid
+    if feature_type == "word-mfcc":
+        attrs = s.utt_attrs(s.keys()[0])
+        assert attrs["words"] == ["hello", "there", "world"]
+        assert list(attrs["word_start_frame"]) == [10, 30, 55] and list(attrs["word_end_frame"]) == [
+            30,
+            50,
+            85,
+        ]
+        word_frames = np.concatenate(
+            [
+                s[u][a:b]
+                for u in s.keys()
+                for a, b in zip(
+                    s.utt_attrs(u)["word_start_frame"], s.utt_attrs(u)["word_end_frame"], strict=True
+                )
+            ]
+        )
+        assert np.allclose(s.attrs["mean"], word_frames.mean(axis=0), atol=1e-4)
+        assert np.allclose(s.attrs["var"], word_frames.var(axis=0), rtol=1e-4)
+
+
+def test_waveform_follows_the_label_grid(tmp_path: Path) -> None:
+    from serkit import datadir
+
+    data = make_data_dir(tmp_path, n=2, seconds=0.9)
+    utts = datadir.load(data).utts
+    datadir.write_labels(
+        data / "labels.h5",
+        {u: np.zeros((7 + i, 3)) for i, u in enumerate(utts)},
+        10.0,
+        ["arousal", "valence", "liking"],
+    )
+    extract.extract_features(data, tmp_path / "w.h5", "waveform", {})
+    s = store.FeatureStore(tmp_path / "w.h5")
+    assert [s.shape(u)[0] for u in utts] == [7, 8]
+    assert s.attrs["frames"] == "label count"
+
+
+def test_word_mfcc_reports_utterances_without_words(tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path, n=3, seconds=0.9)
+    first = (data / "words.ctm").read_text().splitlines()[0].split()[0]
+    kept = [line for line in (data / "words.ctm").read_text().splitlines() if not line.startswith(first)]
+    (data / "words.ctm").write_text("\n".join(kept) + "\n")
+    with pytest.raises(SerkitError, match="1 of 3 utterances failed"):
+        extract.extract_features(data, tmp_path / "m.h5", "word-mfcc", {})
+    assert len(store.FeatureStore(tmp_path / "m.h5")) == 2

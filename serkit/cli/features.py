@@ -23,6 +23,7 @@ def extract_features_command(
     flavor: str = typer.Option("pyaa", help="pyaa34: 'pyaa' (bit-faithful, default) or 'corrected'."),
     backend: str = typer.Option("serkit", help="pyaa34: 'serkit' or 'pyaudioanalysis' (the original, slow)."),
     sample_rate: int = typer.Option(None, help="pyaa34: resample every file to this rate (default: native)."),
+    frames: int = typer.Option(200, help="spectrogram: fixed number of frames (0: the natural length)."),
     nj: int = typer.Option(1, help="Number of parallel jobs."),
     cmd: str = typer.Option("local", help="Job launcher: 'local' or 'slurm [sbatch options]'."),
     allow_pipes: bool = typer.Option(False, help="Accept 'utt command |' lines in wav.scp."),
@@ -31,9 +32,14 @@ def extract_features_command(
 
     Example: serkit extract-features data/train feats/train.h5 --type pyaa34 --window 0.1 --step 0.1 --nj 2
     """
-    options = {"window": window, "step": step, "deltas": deltas, "flavor": flavor, "backend": backend}
-    if sample_rate is not None:
-        options["sample_rate"] = sample_rate
+    if feature_type == "pyaa34":
+        options = {"window": window, "step": step, "deltas": deltas, "flavor": flavor, "backend": backend}
+        if sample_rate is not None:
+            options["sample_rate"] = sample_rate
+    elif feature_type == "spectrogram":
+        options = {"frames": frames}
+    else:
+        options = {}
     start = time.perf_counter()
     extract_features(data_dir, out, feature_type, options, nj=nj, cmd=cmd, allow_pipes=allow_pipes)
     elapsed = time.perf_counter() - start

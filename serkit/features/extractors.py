@@ -9,10 +9,10 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from serkit import audio
+from serkit import audio, datadir
 from serkit.datadir import DataDir
 from serkit.errors import SerkitError
-from serkit.features import pyaa34
+from serkit.features import pyaa34, spectrogram, waveform, word_mfcc
 
 
 class Extractor:
@@ -123,8 +123,118 @@ class Pyaa34Extractor(Extractor):
         return frames, {}
 
 
+class SpectrogramExtractor(Extractor):
+    """Log spectrogram at 8 kHz, a fixed 200 × 400 image (CMU-MOSEI paper; :mod:`.spectrogram`)."""
+
+    feature_type = "spectrogram"
+
+    def __init__(self, options: dict) -> None:
+        super().__init__(options)
+        frames = int(options.get("frames", spectrogram.N_FRAMES))
+        self.frames = None if frames <= 0 else frames
+
+    def params(self) -> dict:
+        return spectrogram.params(self.frames)
+
+    def header(self) -> dict:
+        return {
+            "frame_shift": spectrogram.HOP_LENGTH / spectrogram.SAMPLING_RATE,
+            "frame_length": spectrogram.WINDOW_LENGTH / spectrogram.SAMPLING_RATE,
+            "sample_rate": spectrogram.SAMPLING_RATE,
+            "feature_names": spectrogram.feature_names(),
+        }
+
+    def compute(self, utt: str, data: DataDir) -> tuple[np.ndarray, dict]:
+        samples, rate = audio.read_audio(data.wav_scp[utt])
+        return spectrogram.log_spectrogram(samples, rate, self.frames), {}
+
+
+class WaveformExtractor(Extractor):
+    """Raw 22,050 Hz samples in 100 ms frames on the label grid (SEWA paper; :mod:`.waveform`).
+
+    When the data dir has ``labels.h5``, each utterance gets exactly as many frames as it has label rows.
+    """
+
+    feature_type = "waveform"
+
+    def prepare(self, data: DataDir) -> None:
+        labels = data.labels_h5()
+        self.label_frames: dict[str, int] = {}
+        if labels is not None:
+            values, _, _ = datadir.read_labels(labels, data.utts)
+            self.label_frames = {utt: len(rows) for utt, rows in values.items()}
+
+    def params(self) -> dict:
+        return waveform.params(n_frames_given=bool(self.label_frames))
+
+    def header(self) -> dict:
+        return {
+            "frame_shift": waveform.FRAME_SECONDS,
+            "frame_length": waveform.FRAME_SECONDS,
+            "sample_rate": waveform.SAMPLING_RATE,
+            "feature_names": [f"s{i}" for i in range(waveform.FRAME_LENGTH)],
+        }
+
+    def compute(self, utt: str, data: DataDir) -> tuple[np.ndarray, dict]:
+        samples, rate = audio.read_audio(data.wav_scp[utt])
+        return waveform.waveform_frames(samples, rate, self.label_frames.get(utt)), {}
+
+
+class WordMfccExtractor(Extractor):
+    """13-d MFCC every 10 ms with the word spans of ``words.ctm`` (Speech2Vec input, methods.md §C).
+
+    ``/<utt>`` holds the whole utterance's frames; its attributes ``words``, ``word_start_frame``
+    and ``word_end_frame`` (exclusive) give the word instances in order. The root attributes
+    ``mean`` and ``var`` are the statistics of all word frames of the store, for normalisation.
+    Utterances without a word alignment are skipped (and reported).
+    """
+
+    feature_type = "word-mfcc"
+
+    def params(self) -> dict:
+        return word_mfcc.params()
+
+    def header(self) -> dict:
+        return {
+            "frame_shift": word_mfcc.HOP_LENGTH / word_mfcc.SAMPLING_RATE,
+            "frame_length": word_mfcc.WINDOW_LENGTH / word_mfcc.SAMPLING_RATE,
+            "sample_rate": word_mfcc.SAMPLING_RATE,
+            "feature_names": word_mfcc.feature_names(),
+        }
+
+    def compute(self, utt: str, data: DataDir) -> tuple[np.ndarray, dict]:
+        entry = data.wav_scp[utt]
+        words = [(w.word, w.start, w.end) for w in data.words_ctm.get(utt, [])]
+        if not words:
+            raise SerkitError(
+                f"{utt} has no words in words.ctm",
+                path=entry.path,
+                hint="align it (serkit align-words) or drop it with subset-data",
+            )
+        samples, rate = audio.read_audio(entry)
+        frames = word_mfcc.utterance_mfcc(samples, rate)
+        spans = word_mfcc.word_frame_spans(words, len(frames))
+        return frames, {
+            "words": [w for w, _, _ in words],
+            "word_start_frame": spans[:, 0],
+            "word_end_frame": spans[:, 1],
+        }
+
+    def finalize(self, f: h5py.File) -> None:
+        stats = word_mfcc.RunningStats()
+        for utt in f:
+            ds = f[utt]
+            frames = ds[()]
+            for start, end in zip(ds.attrs["word_start_frame"], ds.attrs["word_end_frame"], strict=True):
+                stats.update(frames[start:end])
+        f.attrs["mean"] = stats.mean
+        f.attrs["var"] = stats.variance
+        f.attrs["stats_frames"] = "frames inside words"
+
+
 EXTRACTORS: dict[str, type[Extractor]] = {
-    Pyaa34Extractor.feature_type: Pyaa34Extractor,
+    cls.feature_type: cls
+    for cls in (Pyaa34Extractor, SpectrogramExtractor, WaveformExtractor, WordMfccExtractor)
 }
 
 
