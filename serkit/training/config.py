@@ -18,8 +18,9 @@ whose keys are the model's own hyper-parameters)::
       sets: {train: data/train, dev: data/dev, test: data/test}
       chunk_frames: null        # frame level: train on consecutive chunks of this many frames
       streams:
-        - {name: acoustic, type: frames, store: feats/{set}_pyaa34.h5, max_frames: 200}
+        - {name: acoustic, type: frames, store: "feats/{set}_pyaa34.h5", max_frames: 200}
         - {name: words, type: words, kv: exp/emb/w2v.kv, text: text, max_words: 50}
+        - {name: spans, type: word_spans, words: words, frames: acoustic}
     loss:
       type: null                # ce | ccc (default: ce for classification, ccc for regression)
       class_weights: null       # ce: null | balanced | [w per class]
@@ -43,6 +44,12 @@ whose keys are the model's own hyper-parameters)::
       device: auto              # auto | cpu | cuda
       amp: true                 # mixed precision, used only on CUDA
       deterministic: true
+
+Stream types: ``frames`` (``store[utt]``, frames × dims), ``words`` (a vector per word of ``text``
+or ``text.asr`` from the ``.kv`` file), and ``word_spans``: for each word of the named ``words``
+stream, the ``[first, stop)`` frame indices of the named ``frames`` stream that its ``words.ctm``
+times cover (W×2, for hard alignment; oracle ``text`` only, utterance level only; see
+:class:`serkit.training.data.WordSpanStream`).
 
 In a stream's ``store``, ``{set}`` is replaced by the data dir's base name
 (``data/train`` → ``feats/train_pyaa34.h5``); a store without ``{set}`` serves every set.
@@ -110,7 +117,10 @@ STREAM_DEFAULTS = {
         "lowercase": False,
         "pad": "batch",
     },
+    "word_spans": {"name": None, "type": "word_spans", "words": None, "frames": None},
 }
+
+REQUIRED_STREAM_KEYS = {"frames": ("store",), "words": ("kv",), "word_spans": ("words", "frames")}
 
 RESUME_SAFE = ("train.epochs", "train.patience", "train.num_workers", "train.device")
 """Keys whose change neither renames the exp dir nor blocks resuming it."""
@@ -237,6 +247,7 @@ def resolve(raw: dict, source: str | Path | None = None) -> dict:
     names = [s["name"] for s in config["data"]["streams"]]
     if len(set(names)) != len(names):
         raise SerkitError(f"stream names repeat: {names}", path=source)
+    _check_stream_references(config["data"]["streams"], source)
     for needed in ("train", "dev"):
         if not config["data"]["sets"].get(needed):
             raise SerkitError(f"data.sets.{needed} is missing", path=source, hint="name its data dir")
@@ -276,10 +287,26 @@ def _resolve_stream(stream, index: int, source) -> dict:
         )
     _check_keys(f"data.streams[{index}]", stream, STREAM_DEFAULTS[kind], source)
     out = {**STREAM_DEFAULTS[kind], **stream}
-    required = "store" if kind == "frames" else "kv"
-    if not out["name"] or not out[required]:
-        raise SerkitError(f"data.streams[{index}] needs 'name' and '{required}'", path=source)
+    required = REQUIRED_STREAM_KEYS[kind]
+    if not out["name"] or not all(out[key] for key in required):
+        needs = " and ".join(f"'{key}'" for key in ("name", *required))
+        raise SerkitError(f"data.streams[{index}] needs {needs}", path=source)
     return out
+
+
+def _check_stream_references(streams: list[dict], source) -> None:
+    """A ``word_spans`` stream names a declared ``words`` stream and a declared ``frames`` stream."""
+    kinds = {s["name"]: s["type"] for s in streams}
+    for s in streams:
+        if s["type"] != "word_spans":
+            continue
+        for key in ("words", "frames"):
+            if kinds.get(s[key]) != key:
+                raise SerkitError(
+                    f"stream {s['name']}: {key} is {s[key]!r}, not a declared {key} stream",
+                    path=source,
+                    hint=f"name one of the {key} streams of data.streams",
+                )
 
 
 def flatten(config: dict, prefix: str = "") -> dict:

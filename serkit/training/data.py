@@ -6,7 +6,9 @@ chunk of a recording) with one array per declared input stream and its target:
 - ``frames`` streams read ``store[utt]`` (34-d frames, spectrograms, waveform frames,
   word-instance Speech2Vec vectors, ...) from an HDF5 :class:`~serkit.store.FeatureStore`;
 - ``words`` streams look the words of ``text`` (or ``text.asr``) up in a gensim
-  ``KeyedVectors`` ``.kv`` file.
+  ``KeyedVectors`` ``.kv`` file;
+- ``word_spans`` streams give, for each word of a ``words`` stream, the frames of a
+  ``frames`` stream it covers according to ``words.ctm`` (hard alignment, Xu et al. 2019 §4.3).
 
 Stores and ``.kv`` files are opened lazily in each process, so datasets can be handed
 to DataLoader workers. :func:`collate` pads every stream to the longest example of the
@@ -15,6 +17,8 @@ batch (or to its ``max_*`` with ``pad: max``) and returns boolean masks (True = 
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,13 +151,123 @@ class WordStream:
         return out
 
 
-def open_streams(specs: list[dict], data: datadir.DataDir) -> list[FrameStream | WordStream]:
+def frame_span(start: float, end: float, shift: float, length: float, frames: int) -> tuple[int, int]:
+    """``[first, stop)`` of the frames whose centre (``i·shift + length/2``) lies in ``[start, end)``.
+
+    A word shorter than a frame step gets the one frame whose centre is nearest its middle;
+    the span is clipped to the ``frames`` available (empty for a word past a truncation).
+    """
+    half = length / 2
+    first = math.ceil(round((start - half) / shift, 6))
+    stop = math.ceil(round((end - half) / shift, 6))
+    if stop <= first:
+        first = round(((start + end) / 2 - half) / shift)
+        stop = first + 1
+    first = min(max(first, 0), frames)
+    return first, min(max(stop, first), frames)
+
+
+def word_times(words: list[str], ctm: list[datadir.CtmWord], duration: float) -> list[tuple[float, float]]:
+    """``(start, end)`` in seconds for each of ``words`` from the ``words.ctm`` records of its utterance.
+
+    The two word sequences are matched in order (case-insensitive, :class:`difflib.SequenceMatcher`):
+    a matched word takes its record's times; a run of words facing as many other records (spelling
+    variants) takes those one by one; any other run of unmatched words (``<laughter>``, a word the
+    aligner dropped, an utterance without ctm lines) shares the time between the records matched
+    before and after it (utterance start / ``duration`` at the ends).
+    """
+    ctm = sorted(ctm, key=lambda w: w.start)
+    matcher = difflib.SequenceMatcher(
+        a=[w.lower() for w in words], b=[w.word.lower() for w in ctm], autojunk=False
+    )
+    times: list[tuple[float, float]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            times += [(w.start, w.end) for w in ctm[j1:j2]]
+        elif tag == "replace" and i2 - i1 == j2 - j1:  # spelling variants: one record per word
+            times += [(w.start, w.end) for w in ctm[j1:j2]]
+        elif tag in ("replace", "delete"):
+            after = ctm[j1 - 1].end if j1 > 0 else 0.0
+            before = ctm[j2].start if j2 < len(ctm) else max(duration, after)
+            times += [(after, before)] * (i2 - i1)
+    return times
+
+
+class WordSpanStream:
+    """Per word of a ``words`` stream, the ``[first, stop)`` frames of a ``frames`` stream (W×2).
+
+    Word times come from the data dir's ``words.ctm`` (matched to the stream's words by
+    :func:`word_times`) and become frame indices with the store's ``frame_shift`` and
+    ``frame_length`` (:func:`frame_span`), clipped to the frames the frames stream delivers
+    (after ``max_frames``). Values are float32 (exact integers), one row per word, so the
+    stream pads and masks like the words stream it follows. Defined for the oracle ``text``
+    only (``words.ctm`` aligns ``text``) and utterance-level training.
+    """
+
+    dim = 2
+
+    def __init__(self, spec: dict, data: datadir.DataDir, words: WordStream, frames: FrameStream) -> None:
+        self.name = spec["name"]
+        self.words, self.frames = words, frames
+        if words.text is not data.text:
+            raise SerkitError(
+                f"stream {self.name}: words.ctm aligns the oracle text, but stream {words.name} reads "
+                f"{words.text_path}",
+                hint="hard alignment is defined with text: text (Xu et al. 2019 Table 2)",
+            )
+        if not data.words_ctm:
+            raise SerkitError(
+                f"stream {self.name} needs word times but the data dir has no words.ctm",
+                path=data.path,
+                hint="run serkit align-words on the data dir",
+            )
+        self.ctm = data.words_ctm
+        attrs = frames.store.attrs
+        self.shift, self.frame_length = attrs.get("frame_shift"), attrs.get("frame_length")
+        if not self.shift or self.frame_length is None:
+            raise SerkitError(
+                f"stream {self.name}: the store has no frame_shift/frame_length", path=frames.path
+            )
+        self.pad_to_max, self.max_len = words.pad_to_max, words.max_len
+
+    def check(self, utts: list[str]) -> None:
+        pass  # the words and frames streams check their own inputs; a missing ctm entry is a gap
+
+    def length(self, utt: str) -> int:
+        return self.words.length(utt)
+
+    def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        frames = self.frames.length(utt)
+        duration = self.frames.store.shape(utt)[0] * self.shift + self.frame_length - self.shift
+        times = word_times(self.words.words(utt), self.ctm.get(utt, []), duration)
+        spans = [frame_span(s, e, self.shift, self.frame_length, frames) for s, e in times]
+        return np.asarray(spans, dtype=np.float32).reshape(len(spans), 2)
+
+
+Stream = FrameStream | WordStream | WordSpanStream
+
+
+def open_streams(specs: list[dict], data: datadir.DataDir) -> list[Stream]:
     """The configured streams for one data dir (``{set}`` = the data dir's base name)."""
     set_name = data.path.name if data.path is not None else ""
-    streams = [FrameStream(s, set_name) if s["type"] == "frames" else WordStream(s, data) for s in specs]
-    for stream in streams:
+    streams: dict[str, Stream] = {}
+    for spec in specs:
+        if spec["type"] == "frames":
+            streams[spec["name"]] = FrameStream(spec, set_name)
+        elif spec["type"] == "words":
+            streams[spec["name"]] = WordStream(spec, data)
+    for spec in specs:
+        if spec["type"] == "word_spans":
+            words, frames = streams.get(spec["words"]), streams.get(spec["frames"])
+            if not isinstance(words, WordStream) or not isinstance(frames, FrameStream):
+                raise SerkitError(
+                    f"stream {spec['name']}: words/frames must name a words and a frames stream"
+                )
+            streams[spec["name"]] = WordSpanStream(spec, data, words, frames)
+    ordered = [streams[spec["name"]] for spec in specs]
+    for stream in ordered:
         stream.check(data.utts)
-    return streams
+    return ordered
 
 
 class EmotionDataset(Dataset):
@@ -187,7 +301,7 @@ class EmotionDataset(Dataset):
     def input_dims(self) -> dict[str, int]:
         return {s.name: s.dim for s in self.streams}
 
-    def _stream(self, name: str) -> FrameStream | WordStream:
+    def _stream(self, name: str) -> Stream:
         for stream in self.streams:
             if stream.name == name:
                 return stream
