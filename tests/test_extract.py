@@ -181,11 +181,16 @@ def test_waveform_follows_the_label_grid(tmp_path: Path) -> None:
     assert s.attrs["frames"] == "label count"
 
 
-def test_word_mfcc_reports_utterances_without_words(tmp_path: Path) -> None:
+def test_word_mfcc_skips_utterances_without_words(tmp_path: Path) -> None:
+    import json
+
     data = make_data_dir(tmp_path, n=3, seconds=0.9)
-    first = (data / "words.ctm").read_text().splitlines()[0].split()[0]
-    kept = [line for line in (data / "words.ctm").read_text().splitlines() if not line.startswith(first)]
+    dropped = (data / "words.ctm").read_text().splitlines()[-1].split()[0]
+    kept = [line for line in (data / "words.ctm").read_text().splitlines() if not line.startswith(dropped)]
     (data / "words.ctm").write_text("\n".join(kept) + "\n")
-    with pytest.raises(SerkitError, match="1 of 3 utterances failed"):
-        extract.extract_features(data, tmp_path / "m.h5", "word-mfcc", {})
-    assert len(store.FeatureStore(tmp_path / "m.h5")) == 2
+    extract.extract_features(data, tmp_path / "m.h5", "word-mfcc", {})
+    s = store.FeatureStore(tmp_path / "m.h5")
+    assert len(s) == 2 and dropped not in s
+    assert json.loads(s.attrs["skipped_utterances"]) == [dropped]
+    extract.extract_features(data, tmp_path / "m2.h5", "word-mfcc", {}, nj=3)  # the skip is in shard 3 of 3
+    assert json.loads(store.FeatureStore(tmp_path / "m2.h5").attrs["skipped_utterances"]) == [dropped]

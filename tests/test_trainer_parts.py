@@ -46,6 +46,8 @@ def test_config_defaults_overrides_and_derived_values(tmp_path: Path) -> None:
         "dev_ua",
         "max",
     )
+    by_name = configs.load(path, ["data.streams.acoustic.max_frames=50"])
+    assert by_name["data"]["streams"][0]["max_frames"] == 50
     regression = configs.load(path, ["task.type=regression"])
     assert (regression["loss"]["type"], regression["train"]["metric"]) == ("ccc", "dev_ccc_mean")
     assert configs.load(path, ["train.metric=dev_loss"])["train"]["mode"] == "min"
@@ -58,6 +60,7 @@ def test_config_defaults_overrides_and_derived_values(tmp_path: Path) -> None:
         ("trainer.epochs=3", "unknown config section"),
         ("train.mode=up", "train.mode"),
         ("data.streams.3.max_frames=1", "not an index"),
+        ("data.streams.nosuchstream.max_frames=1", "not an index"),
         ("novalue", "bad override"),
     ],
 )

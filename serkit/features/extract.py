@@ -9,6 +9,8 @@ shards; changing any extractor option discards the old shards.
 An utterance whose audio is bad (missing, unreadable, too short) is reported on one line and
 left out; the others are still extracted, the store records the ids it lacks
 (``failed_utterances``), and the command exits with status 2 so that the recipe stops.
+An utterance a feature type does not apply to (``word-mfcc`` without a word alignment) is
+left out without failing and listed in ``skipped_utterances``.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def extract_part(
 ) -> list[str]:
     """Write the store ``out`` for every utterance of ``data``; return the ids that failed."""
     failed: list[str] = []
+    skipped: list[str] = []
     extractor.prepare(data)
     with store.StoreWriter(out, finalize=extractor.finalize, **extractor.store_header()) as writer:
         with _progress() as progress:
@@ -53,14 +56,25 @@ def extract_part(
             )
             for utt in data.utts:
                 try:
-                    frames, attrs = extractor.compute(utt, data)
+                    result = extractor.compute(utt, data)
                 except SerkitError as err:
                     log.error("%s: skipped: %s", utt, err.format())
                     failed.append(utt)
                 else:
-                    writer.put(utt, frames, attrs)
+                    if result is None:
+                        skipped.append(utt)
+                    else:
+                        writer.put(utt, *result)
                 progress.advance(task)
         writer.set_attr("failed_utterances", json.dumps(failed))
+        writer.set_attr("skipped_utterances", json.dumps(skipped))
+    if skipped:
+        log.info(
+            "%d utterances skipped (%s does not apply to them), e.g. %s",
+            len(skipped),
+            extractor.feature_type,
+            skipped[0],
+        )
     return failed
 
 
@@ -134,12 +148,21 @@ def _extract_parallel(
     )
     shards = [Path(shard.replace("JOB", str(j))) for j in range(1, nj + 1)]
     extractor = make_extractor(feature_type, options)
-    failed = [
-        u for s in shards for u in json.loads(store.FeatureStore(s).attrs.get("failed_utterances", "[]"))
-    ]
-    store.merge_shards(shards, out, finalize=extractor.finalize)
+    lists = {key: _joined_list(shards, key) for key in ("failed_utterances", "skipped_utterances")}
+
+    def finalize(f) -> None:
+        extractor.finalize(f)
+        for key, ids in lists.items():
+            f.attrs[key] = json.dumps(ids)
+
+    store.merge_shards(shards, out, finalize=finalize)
     shutil.rmtree(work)
-    return failed
+    return lists["failed_utterances"]
+
+
+def _joined_list(shards: list[Path], key: str) -> list[str]:
+    """The union of a JSON id-list attribute over the shards, in shard order."""
+    return [utt for shard in shards for utt in json.loads(store.FeatureStore(shard).attrs.get(key, "[]"))]
 
 
 def _job_main(argv: list[str]) -> int:

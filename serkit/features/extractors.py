@@ -36,7 +36,8 @@ class Extractor:
     def store_header(self) -> dict:
         return {"feature_type": self.feature_type, "params": self.params(), **self.header()}
 
-    def compute(self, utt: str, data: DataDir) -> tuple[np.ndarray, dict]:
+    def compute(self, utt: str, data: DataDir) -> tuple[np.ndarray, dict] | None:
+        """Frames × dims and per-utterance attributes; None when the type does not apply to ``utt``."""
         raise NotImplementedError
 
     def finalize(self, f: h5py.File) -> None:
@@ -186,7 +187,7 @@ class WordMfccExtractor(Extractor):
     ``/<utt>`` holds the whole utterance's frames; its attributes ``words``, ``word_start_frame``
     and ``word_end_frame`` (exclusive) give the word instances in order. The root attributes
     ``mean`` and ``var`` are the statistics of all word frames of the store, for normalisation.
-    Utterances without a word alignment are skipped (and reported).
+    Utterances without a word alignment are skipped (listed in ``skipped_utterances``).
     """
 
     feature_type = "word-mfcc"
@@ -202,15 +203,11 @@ class WordMfccExtractor(Extractor):
             "feature_names": word_mfcc.feature_names(),
         }
 
-    def compute(self, utt: str, data: DataDir) -> tuple[np.ndarray, dict]:
+    def compute(self, utt: str, data: DataDir) -> tuple[np.ndarray, dict] | None:
         entry = data.wav_scp[utt]
         words = [(w.word, w.start, w.end) for w in data.words_ctm.get(utt, [])]
         if not words:
-            raise SerkitError(
-                f"{utt} has no words in words.ctm",
-                path=entry.path,
-                hint="align it (serkit align-words) or drop it with subset-data",
-            )
+            return None
         samples, rate = audio.read_audio(entry)
         frames = word_mfcc.utterance_mfcc(samples, rate)
         spans = word_mfcc.word_frame_spans(words, len(frames))

@@ -187,7 +187,11 @@ def parse_override(item: str) -> tuple[str, object]:
 
 
 def apply_override(config: dict, item: str) -> None:
-    """Set a dotted key (list items by index: ``data.streams.0.max_frames=100``) in place."""
+    """Set a dotted key in place; list items by index or by their ``name``.
+
+    ``data.streams.0.max_frames=100`` and ``data.streams.acoustic.max_frames=100`` both set
+    the ``max_frames`` of the stream named ``acoustic`` if it comes first.
+    """
     key, value = parse_override(item)
     parts = key.split(".")
     node = config
@@ -214,6 +218,9 @@ def _child(node, part: str, key: str, create: bool):
 
 
 def _index(node: list, part: str, key: str) -> int:
+    named = [i for i, item in enumerate(node) if isinstance(item, dict) and item.get("name") == part]
+    if named:
+        return named[0]
     if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
         raise SerkitError(f"cannot set {key!r}: {part!r} is not an index of a list of {len(node)}")
     return int(part)
