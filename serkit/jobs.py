@@ -1,8 +1,8 @@
 """One job launcher for the whole toolkit: ``--nj N --cmd local|slurm`` (Kaldi's run.pl / slurm.pl idea).
 
 :func:`run_jobs` runs a command template N times, with the token ``JOB``
-replaced by 1..N. Every job writes one log, ``<log_dir>/<name>.<n>.log``, that
-starts with the command and ends with ``# Ended (code N)``. A job counts as done
+replaced by 1..N. Every job writes one log, ``<log_dir>/<name>.<n>.log`` (``<name>.log``
+when there is one job), that starts with the command and ends with ``# Ended (code N)``. A job counts as done
 when its log ends with code 0 and its optional ``done_check`` passes; a rerun
 only runs the jobs that are not done. A failure names the failing job's log.
 
@@ -34,7 +34,7 @@ END_MARK = "# Ended (code "
 _WRAPPER = """#!/usr/bin/env bash
 # serkit job wrapper: one log per job, starting with the command and ending with its exit status.
 JOB=${{SLURM_ARRAY_TASK_ID:-$1}}
-log={log_dir}/{name}.$JOB.log
+log={log_dir}/{log_name}
 cd {cwd}
 case $JOB in
 {cases}
@@ -70,8 +70,9 @@ class JobCommand:
         return cls(words[0], tuple(words[1:]))
 
 
-def job_log(log_dir: Path, name: str, job: int) -> Path:
-    return log_dir / f"{name}.{job}.log"
+def job_log(log_dir: Path, name: str, job: int, nj: int = 2) -> Path:
+    """``<name>.<job>.log``, or ``<name>.log`` for a single job."""
+    return log_dir / (f"{name}.log" if nj == 1 else f"{name}.{job}.log")
 
 
 def exit_status(log_file: Path) -> int | None:
@@ -100,7 +101,7 @@ def write_wrapper(template: Sequence[str], nj: int, log_dir: Path, name: str) ->
     script.write_text(
         _WRAPPER.format(
             log_dir=shlex.quote(str(log_dir.resolve())),
-            name=name,
+            log_name=f"{name}.log" if nj == 1 else f"{name}.$JOB.log",
             cwd=shlex.quote(os.getcwd()),
             cases=cases,
             end_mark=END_MARK,
@@ -126,7 +127,7 @@ def run_jobs(
     log_dir.mkdir(parents=True, exist_ok=True)
 
     def is_done(job: int) -> bool:
-        return exit_status(job_log(log_dir, name, job)) == 0 and (done_check is None or done_check(job))
+        return exit_status(job_log(log_dir, name, job, nj)) == 0 and (done_check is None or done_check(job))
 
     todo = [j for j in range(1, nj + 1) if not is_done(j)]
     if not todo:
@@ -138,10 +139,10 @@ def run_jobs(
     if launcher.kind == "local":
         _run_local(script, todo, max_parallel or nj)
     else:
-        _run_slurm(script, todo, launcher.options, log_dir, name, max_parallel)
+        _run_slurm(script, todo, launcher.options, log_dir, name, nj, max_parallel)
     failed = [j for j in todo if not is_done(j)]
     if failed:
-        first = job_log(log_dir, name, failed[0])
+        first = job_log(log_dir, name, failed[0], nj)
         status = exit_status(first)
         why = "did not finish" if status is None else f"exited with status {status}"
         if status == 0:
@@ -174,6 +175,7 @@ def _run_slurm(
     options: tuple[str, ...],
     log_dir: Path,
     name: str,
+    nj: int,
     max_parallel: int | None,
 ) -> None:
     sbatch = shutil.which("sbatch")
@@ -195,7 +197,7 @@ def _run_slurm(
     ]
     log.info("submitting %d jobs: %s", len(jobs), shlex.join(argv))
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if proc.returncode != 0 and all(exit_status(job_log(log_dir, name, j)) is None for j in jobs):
+    if proc.returncode != 0 and all(exit_status(job_log(log_dir, name, j, nj)) is None for j in jobs):
         raise SerkitError(
             f"sbatch failed (status {proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}",
             hint="check the sbatch options given after 'slurm' in --cmd",

@@ -134,3 +134,17 @@ def test_slurm_path_with_a_real_cluster(tmp_path: Path, real_slurm, monkeypatch:
     jobs.run_jobs(template, 4, tmp_path / "log", name="arr", cmd="slurm")
     assert (tmp_path / "log" / "arr.1.log").read_text() == first  # finished jobs are not resubmitted
     assert all((tmp_path / f"out.{j}").exists() for j in range(1, 5))
+
+
+def test_run_job_command_writes_one_log_and_passes_the_status(tmp_path: Path) -> None:
+    from conftest import run_serkit
+
+    log = tmp_path / "exp" / "log" / "train.log"
+    failed = run_serkit("run-job", str(log), "--", "bash", "-c", "echo working; exit 3")
+    assert failed.returncode == 2 and "train.log" in failed.stderr and "status 3" in failed.stderr
+    marker = tmp_path / "ran"
+    ok = run_serkit("run-job", str(log), "--", "bash", "-c", f"echo again >> {marker}")
+    assert ok.returncode == 0 and jobs.exit_status(log) == 0
+    assert "working" not in log.read_text()  # the failed run's log was replaced
+    assert run_serkit("run-job", str(log), "--", "bash", "-c", f"echo again >> {marker}").returncode == 0
+    assert marker.read_text() == "again\nagain\n"  # a relaunch runs again (the trainer resumes itself)

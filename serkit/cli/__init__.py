@@ -11,6 +11,7 @@ import sys
 from serkit.cli import corpus as _corpus  # noqa: F401
 from serkit.cli import data as _data  # noqa: F401  (registers commands)
 from serkit.cli import features as _features  # noqa: F401
+from serkit.cli import jobs as _jobs  # noqa: F401
 from serkit.cli import prepare as _prepare  # noqa: F401
 from serkit.cli import train as _train  # noqa: F401
 from serkit.cli.app import app, console, state
