@@ -10,6 +10,7 @@ import sys
 
 from serkit.cli import corpus as _corpus  # noqa: F401
 from serkit.cli import data as _data  # noqa: F401  (registers commands)
+from serkit.cli import embeddings as _embeddings  # noqa: F401
 from serkit.cli import features as _features  # noqa: F401
 from serkit.cli import jobs as _jobs  # noqa: F401
 from serkit.cli import prepare as _prepare  # noqa: F401

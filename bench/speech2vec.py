@@ -1,0 +1,86 @@
+"""Benchmark: Speech2Vec training throughput (word instances per second), CPU and CUDA.
+
+Synthesises a corpus of word instances with the length distribution of the mini IEMOCAP corpus
+(median 20 frames, 95th percentile ~55, capped at 64) in utterances of 8 words, and times skip-gram
+training steps (window 3, 50-d, batch 64 centre instances, Adam) after a warm-up. Prints one line
+per device: ``device=<cpu|cuda> threads=<n> instances_per_s=<x> segments_per_s=<y>``; CUDA is
+measured when a GPU is visible. A word instance is one centre word encoded once and its ≤ 6
+neighbours decoded.
+
+    python bench/speech2vec.py [--instances 4000] [--steps 30] [--threads 1] [--batch-size 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from serkit.embeddings.speech2vec import Speech2Vec, batch_loss
+from serkit.embeddings.word_instances import WordInstances
+
+
+def synthetic_instances(n: int, seed: int = 0, max_frames: int = 64) -> WordInstances:
+    rng = np.random.default_rng(seed)
+    lengths = np.clip(rng.lognormal(np.log(20), 0.6, n).astype(np.int64), 3, max_frames)
+    frames = rng.standard_normal((int(lengths.sum()), 13)).astype(np.float32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    utt_of = np.arange(n) // 8
+    words = [f"w{i}" for i in rng.zipf(1.5, n) % 500]
+    utts = [f"u{i}" for i in range(utt_of[-1] + 1)]
+    return WordInstances(words, utts, utt_of, frames, offsets, lengths, np.zeros(13), np.ones(13))
+
+
+def throughput(data: WordInstances, device: torch.device, steps: int, batch_size: int) -> tuple[float, float]:
+    torch.manual_seed(0)
+    model = Speech2Vec(13, 50).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    neighbours = data.neighbours(3)
+    order = np.random.default_rng(1).permutation(len(data))
+
+    def step(i: int) -> int:
+        centres = order[(i * batch_size) % len(order) :][:batch_size]
+        loss, segments = batch_loss(model, data, centres, neighbours, "skipgram", device)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return segments
+
+    for i in range(3):  # warm-up (allocator, cuDNN plans)
+        step(i)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start, segments = time.perf_counter(), 0
+    for i in range(steps):
+        segments += step(i)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    return steps * batch_size / seconds, segments / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=4000)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (train-speech2vec's default: 1)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    data = synthetic_instances(args.instances)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    for device in devices:
+        per_s, seg_per_s = throughput(data, device, args.steps, args.batch_size)
+        print(
+            f"device={device.type} threads={args.threads} batch={args.batch_size} "
+            f"instances_per_s={per_s:.0f} segments_per_s={seg_per_s:.0f}",
+            flush=True,
+        )
+    if len(devices) == 1:
+        print("cuda: no GPU visible, not measured")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""Embedding commands: Word2Vec / imported vectors (text space), Speech2Vec (speech space), and the
+MUSE alignment of one space onto the other (DESIGN stages 3-4)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from serkit.cli.app import app, console
+
+logging.getLogger("gensim").setLevel(logging.WARNING)  # its INFO lines would bury the progress bars
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+@app.command("train-word2vec")
+def train_word2vec_command(
+    data_dirs: list[Path] = typer.Argument(..., help="Data dirs whose text trains it, then OUT.kv last."),
+    dim: int = typer.Option(50, help="Vector size."),
+    window: int = typer.Option(3, help="Context window (words each side)."),
+    min_count: int = typer.Option(5, help="Ignore words rarer than this."),
+    sg: bool = typer.Option(True, "--sg/--cbow", help="Skip-gram (default) or CBOW."),
+    epochs: int = typer.Option(20, help="Passes over the transcripts."),
+    seed: int = typer.Option(1, help="Random seed."),
+    workers: int = typer.Option(1, help="Threads; 1 is bit-reproducible, more are not."),
+    text: str = typer.Option("text", help="Transcript file: text or text.asr."),
+) -> None:
+    """Train Word2Vec (gensim) on the transcripts of data dirs; save gensim KeyedVectors.
+
+    Example: serkit train-word2vec data/train data/dev exp/emb/w2v.kv --dim 50 --window 3
+    """
+    from serkit.text.word2vec import train_word2vec
+
+    if len(data_dirs) < 2:
+        raise typer.BadParameter("give at least one DATA_DIR and then OUT.kv")
+    *dirs, out = data_dirs
+    kv = train_word2vec(
+        dirs,
+        out,
+        dim=dim,
+        window=window,
+        min_count=min_count,
+        sg=sg,
+        epochs=epochs,
+        seed=seed,
+        workers=workers,
+        text_file=text,
+    )
+    console.print(f"wrote {out}: {len(kv)} words × {kv.vector_size} dims", highlight=False)
+
+
+@app.command("import-embeddings")
+def import_embeddings_command(
+    source: str = typer.Argument(..., help="A word2vec text/binary or GloVe text file, or glove6b50."),
+    out: Path = typer.Argument(..., help="Output .kv file."),
+    fmt: str = typer.Option(
+        "auto", "--format", help="auto | word2vec | word2vec-bin | glove | kv | glove6b50."
+    ),
+    limit: int = typer.Option(None, help="Keep only the first N vectors (the most frequent)."),
+    normalize: bool = typer.Option(
+        True, help="Key words as the data dirs' text does (lower case, one token)."
+    ),
+) -> None:
+    """Import word vectors (word2vec, GloVe, or GloVe 6B 50-d from its wheel) as a gensim .kv file.
+
+    Example: serkit import-embeddings glove6b50 exp/emb/glove.kv
+    """
+    from serkit.text.embeddings_io import import_embeddings
+
+    kv = import_embeddings(source, out, fmt, limit, normalize)
+    console.print(f"wrote {out}: {len(kv)} words × {kv.vector_size} dims", highlight=False)
+
+
+@app.command("export-embeddings")
+def export_embeddings_command(
+    kv_path: Path = typer.Argument(..., help="A gensim .kv file."),
+    out: Path = typer.Argument(..., help="Output word2vec file."),
+    binary: bool = typer.Option(False, help="word2vec binary instead of text."),
+) -> None:
+    """Write a .kv file in word2vec text format (header 'count dim'), or binary.
+
+    Example: serkit export-embeddings exp/emb/s2v.kv exp/emb/s2v.vec
+    """
+    from serkit.text.embeddings_io import export_embeddings
+
+    kv = export_embeddings(kv_path, out, binary)
+    console.print(f"wrote {out}: {len(kv)} words × {kv.vector_size} dims", highlight=False)
+
+
+@app.command("train-speech2vec")
+def train_speech2vec_command(
+    data_dir: Path = typer.Argument(..., help="Data dir whose word instances train it."),
+    store: Path = typer.Argument(..., help="Its word-mfcc feature store."),
+    out_dir: Path = typer.Argument(..., help="Output dir: s2v.pt, s2v.kv, curve.tsv/png, checkpoint.pt."),
+    dim: int = typer.Option(50, help="Embedding size (even)."),
+    window: int = typer.Option(3, help="Neighbour words each side."),
+    epochs: int = typer.Option(20, help="Epochs (raising it resumes a finished run)."),
+    batch_size: int = typer.Option(64, help="Centre word instances per batch."),
+    lr: float = typer.Option(1e-3, help="Learning rate."),
+    optimizer: str = typer.Option("adam", help="adam, or sgd (the paper's, no momentum)."),
+    skipgram: bool = typer.Option(True, "--skipgram/--cbow", help="Skip-gram (paper's best) or CBOW."),
+    max_frames: int = typer.Option(64, help="Keep the first N frames (10 ms) of longer words."),
+    min_count: int = typer.Option(1, help="Ignore words with fewer instances."),
+    seed: int = typer.Option(0, help="Random seed."),
+    device: str = typer.Option("auto", help="auto (CUDA if available), cpu or cuda[:N]."),
+    threads: int = typer.Option(1, help="CPU threads (0: torch default)."),
+) -> None:
+    """Train Speech2Vec (Chung & Glass 2018) on word MFCC segments; resumes from OUT_DIR.
+
+    Example: serkit train-speech2vec data/train feats/train_word_mfcc.h5 exp/emb --epochs 20
+    """
+    from serkit.embeddings.speech2vec import Speech2VecConfig, train_speech2vec
+
+    config = Speech2VecConfig(
+        dim=dim,
+        window=window,
+        mode="skipgram" if skipgram else "cbow",
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer=optimizer,
+        max_frames=max_frames,
+        min_count=min_count,
+        seed=seed,
+        device=device,
+        threads=threads,
+    )
+    with _progress() as bar:
+        task = bar.add_task("speech2vec", total=None, info="")
+
+        def report(epoch: int, total_epochs: int, batch: int, batches: int, loss: float) -> None:
+            bar.update(
+                task,
+                total=batches * total_epochs,
+                completed=epoch * batches + batch,
+                description=f"speech2vec epoch {epoch + 1}/{total_epochs}",
+                info=f"loss {loss:.2f}",
+            )
+
+        result = train_speech2vec(data_dir, store, out_dir, config, report)
+    if result.curve:
+        last = result.curve[-1]
+        console.print(
+            f"wrote {out_dir}/s2v.kv: {len(result.vocabulary)} words; epoch {last['epoch']} loss "
+            f"{last['loss']:.3f}, {last['instances_per_s']:.0f} word instances/s"
+            + (f" (resumed after epoch {result.resumed_from})" if result.resumed_from else ""),
+            highlight=False,
+        )
+
+
+@app.command("embed-words")
+def embed_words_command(
+    model_dir: Path = typer.Argument(..., help="A train-speech2vec output dir."),
+    data_dir: Path = typer.Argument(..., help="Any data dir with words.ctm."),
+    store: Path = typer.Argument(..., help="Its word-mfcc feature store."),
+    out: Path = typer.Argument(..., help="Output store: /<utt> = words × dim, attr 'words'."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
+) -> None:
+    """Apply the Speech2Vec encoder to every word instance of a data dir (one vector per instance).
+
+    Example: serkit embed-words exp/emb data/test feats/test_word_mfcc.h5 feats/test_s2v.h5
+    """
+    from serkit.embeddings.speech2vec import embed_words
+
+    count = embed_words(model_dir, data_dir, store, out, device)
+    console.print(f"wrote {out}: {count} word instances", highlight=False)
+
+
+@app.command("align-embeddings")
+def align_embeddings_command(
+    src: Path = typer.Argument(..., help="Source space (.kv), e.g. s2v.kv."),
+    tgt: Path = typer.Argument(..., help="Target space (.kv), e.g. w2v.kv."),
+    out_dir: Path = typer.Argument(..., help="Output dir: mapping.npy, aligned.kv, target.kv, metrics.json."),
+    supervised: bool = typer.Option(False, help="Procrustes from a seed dictionary instead of adversarial."),
+    dictionary: Path = typer.Option(
+        None, help="Seed dictionary ('src tgt' lines); default: identical words."
+    ),
+    n_epochs: int = typer.Option(5, help="Adversarial epochs."),
+    epoch_size: int = typer.Option(100_000, help="Samples per adversarial epoch (MUSE: 1,000,000)."),
+    n_refinement: int = typer.Option(5, help="Procrustes refinement iterations."),
+    normalize: str = typer.Option("renorm,center,renorm", help="Normalisation steps (center, renorm, none)."),
+    dis_hid_dim: int = typer.Option(128, help="Discriminator hidden size (MUSE: 2048)."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Map SRC onto TGT (MUSE: adversarial + Procrustes/CSLS refinement), print P@1/P@5.
+
+    Example: serkit align-embeddings exp/emb/s2v.kv exp/emb/w2v.kv exp/emb/align
+    """
+    from serkit.embeddings import AlignConfig, align_kv
+
+    config = AlignConfig(
+        supervised=supervised,
+        normalize=normalize,
+        n_epochs=n_epochs,
+        epoch_size=epoch_size,
+        n_refinement=n_refinement,
+        dis_hid_dim=dis_hid_dim,
+        seed=seed,
+    )
+    with _progress() as bar:
+        task = bar.add_task("adversarial", total=None, info="")
+
+        def report(phase: str, step: int, steps: int, info: dict) -> None:
+            bar.update(task, total=steps, completed=step, info=f"D loss {info.get('dis_loss', 0):.3f}")
+
+        result = align_kv(src, tgt, out_dir, config, dictionary, report)
+    table = Table(title=f"{src.name} → {tgt.name} ({result.metrics['mode']})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in ("src_words", "tgt_words", "eval_pairs", "mean_cosine", "p_at_1", "p_at_5", "chance_p_at_1"):
+        if key in result.metrics:
+            value = result.metrics[key]
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+    console.print(f"wrote {out_dir}/aligned.kv, mapping.npy, metrics.json", highlight=False)

@@ -1,0 +1,23 @@
+"""Speech-side word embeddings and cross-space alignment (DESIGN stages 3-4).
+
+- :mod:`serkit.embeddings.word_instances`: word instances and their neighbours from a word-MFCC store;
+- :mod:`serkit.embeddings.speech2vec`: Speech2Vec (Chung & Glass 2018), training and inference;
+- :mod:`serkit.embeddings.alignment`: MUSE adversarial + Procrustes/CSLS alignment (Conneau et al. 2018).
+"""
+
+from serkit.embeddings.alignment import AlignConfig, Alignment, align, align_kv
+from serkit.embeddings.speech2vec import Speech2Vec, Speech2VecConfig, embed_words, train_speech2vec
+from serkit.embeddings.word_instances import WordInstances, load_word_instances
+
+__all__ = [
+    "AlignConfig",
+    "Alignment",
+    "Speech2Vec",
+    "Speech2VecConfig",
+    "WordInstances",
+    "align",
+    "align_kv",
+    "embed_words",
+    "load_word_instances",
+    "train_speech2vec",
+]

@@ -1,0 +1,70 @@
+"""train-word2vec: tokenisation shared with the data dirs, bit-reproducibility with one worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_serkit
+
+from serkit import datadir
+from serkit.errors import SerkitError
+from serkit.text.embeddings_io import load_kv
+from serkit.text.word2vec import read_sentences, train_word2vec
+
+ANIMALS = ["cat", "dog", "horse", "cow"]
+FOOD = ["bread", "cheese", "apple", "rice"]
+
+
+def _corpus(root: Path, n: int = 1000, seed: int = 0) -> Path:
+    """Two topics with disjoint vocabularies: animals run, eat and sleep; food is cooked and eaten."""
+    rng = np.random.default_rng(seed)
+    data = datadir.DataDir()
+    for i in range(n):
+        utt = f"u{i:04d}"
+        if i % 2:
+            line = f"the {rng.choice(ANIMALS)} runs and the {rng.choice(ANIMALS)} sleeps"
+        else:
+            line = f"we cook {rng.choice(FOOD)} with {rng.choice(FOOD)} for dinner"
+        data.wav_scp[utt] = datadir.WavEntry(f"/nonexistent/{utt}.wav")
+        data.utt2spk[utt] = "s1"
+        data.text[utt] = line if i else "The CAT, runs [LAUGHTER] and the dog sleeps!"
+    return datadir.save(data, root / "data")
+
+
+def test_sentences_use_the_shared_tokenisation(tmp_path: Path) -> None:
+    sentences = read_sentences([_corpus(tmp_path, n=4)])
+    assert sentences[0] == ["the", "cat", "runs", "<laughter>", "and", "the", "dog", "sleeps"]
+
+
+def test_one_worker_is_bit_reproducible_and_learns_topics(tmp_path: Path) -> None:
+    data = _corpus(tmp_path)
+    a = train_word2vec([data], tmp_path / "a.kv", epochs=30, seed=3)
+    b = train_word2vec([data], None, epochs=30, seed=3)
+    c = train_word2vec([data], None, epochs=30, seed=4)
+    assert a.index_to_key == b.index_to_key
+    assert np.array_equal(a.vectors, b.vectors)
+    assert not np.array_equal(a.vectors, c.vectors)
+    assert a.vector_size == 50 and "<laughter>" not in a  # below min_count 5
+    # words of the same topic are closer than words of different topics
+    within = np.mean([a.similarity(x, y) for x in ANIMALS for y in ANIMALS if x != y])
+    across = np.mean([a.similarity(x, y) for x in ANIMALS for y in FOOD])
+    assert within > across + 0.2
+    saved = load_kv(tmp_path / "a.kv")
+    assert np.array_equal(saved.vectors, a.vectors)
+
+
+def test_cli_matches_the_library_across_processes(tmp_path: Path) -> None:
+    data = _corpus(tmp_path)
+    out = tmp_path / "cli.kv"
+    result = run_serkit("train-word2vec", str(data), str(out), "--epochs", "5", "--seed", "2", "--cbow")
+    assert result.returncode == 0, result.stderr
+    expected = train_word2vec([data], None, epochs=5, seed=2, sg=False)
+    assert np.array_equal(load_kv(out).vectors, expected.vectors)
+    assert "words × 50 dims" in result.stderr
+
+
+def test_min_count_too_high_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(SerkitError, match="lower --min-count"):
+        train_word2vec([_corpus(tmp_path, n=4)], None, min_count=100)
