@@ -39,7 +39,7 @@ def test_config_defaults_overrides_and_derived_values(tmp_path: Path) -> None:
     assert config["optim"]["lr"] == 5e-4 and config["optim"]["name"] == "adam"
     assert config["data"]["streams"][0] == {
         "name": "acoustic", "type": "frames", "store": "feats/{set}.h5", "max_frames": 100,
-        "normalize": None, "pad": "batch",
+        "normalize": None, "stats_from": None, "pad": "batch",
     }  # fmt: skip
     assert (config["loss"]["type"], config["train"]["metric"], config["train"]["mode"]) == (
         "ce",
@@ -244,3 +244,44 @@ def test_registry_errors_are_user_errors() -> None:
         models.build("no_such_model", {"a": 1}, 2)
     with pytest.raises(SerkitError, match="model mean_pool"):
         models.build("mean_pool", {"a": 1}, 2, hidden_units=3)
+
+
+def test_train_normalisation_uses_training_frames_only(tmp_path: Path) -> None:
+    import numpy as np
+
+    from serkit import store as stores
+    from serkit.training.data import FrameStream
+
+    for name in ("train", "test"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "wav.scp").write_text("".join(f"{name}{i} /x.wav\n" for i in range(3)))
+    with stores.StoreWriter(
+        tmp_path / "all.h5", "t", {}, frame_shift=0.1, frame_length=0.1, sample_rate=16000
+    ) as w:
+        for name, offset in (("train", 10.0), ("test", -50.0)):
+            for i in range(3):
+                w.put(f"{name}{i}", offset + np.arange(8, dtype=float).reshape(4, 2) * (i + 1))
+    spec = {
+        "name": "a",
+        "store": str(tmp_path / "all.h5"),
+        "max_frames": None,
+        "normalize": "train",
+        "stats_from": str(tmp_path / "train"),
+        "pad": "batch",
+    }
+    stream = FrameStream(spec, "test")
+    train = np.concatenate([stream.store[f"train{i}"] for i in range(3)])
+    assert np.allclose(stream.mean, train.mean(0)) and np.allclose(stream.std, train.std(0), rtol=1e-5)
+    normalised = np.concatenate([stream.read(f"train{i}") for i in range(3)])
+    assert np.allclose(normalised.mean(0), 0, atol=1e-5) and np.allclose(normalised.std(0), 1, atol=1e-4)
+    assert stream.read("test0").mean() < -5  # the test set keeps its offset: no test statistics used
+    config = configs.resolve(
+        {
+            "model": {"name": "mean_pool"},
+            "data": {
+                "sets": {"train": "d/tr", "dev": "d/dev"},
+                "streams": [{"name": "a", "store": "x.h5", "normalize": "train"}],
+            },
+        }
+    )
+    assert config["data"]["streams"][0]["stats_from"] == "d/tr"

@@ -55,6 +55,10 @@ In a stream's ``store``, ``{set}`` is replaced by the data dir's base name
 (``data/train`` → ``feats/train_pyaa34.h5``); a store without ``{set}`` serves every set.
 Paths are relative to the directory the command runs in (the recipe dir).
 
+A frames stream's ``normalize`` is ``null`` (as stored), ``utterance`` (each utterance's own
+mean and deviation) or ``train`` (those of every frame of ``stats_from``, by default
+``data.sets.train``: one z-normalisation for every set, fitted on training data only).
+
 Changing only :data:`RESUME_SAFE` keys (epochs, patience, workers, device) keeps the
 exp dir name and lets a relaunch resume; any other change in an existing exp dir is refused.
 """
@@ -105,6 +109,7 @@ STREAM_DEFAULTS = {
         "store": None,
         "max_frames": None,
         "normalize": None,
+        "stats_from": None,
         "pad": "batch",
     },
     "words": {
@@ -258,6 +263,9 @@ def resolve(raw: dict, source: str | Path | None = None) -> dict:
     for needed in ("train", "dev"):
         if not config["data"]["sets"].get(needed):
             raise SerkitError(f"data.sets.{needed} is missing", path=source, hint="name its data dir")
+    for stream in config["data"]["streams"]:
+        if stream.get("normalize") == "train" and not stream.get("stats_from"):
+            stream["stats_from"] = config["data"]["sets"]["train"]
     regression = config["task"]["type"] == "regression"
     config["loss"]["type"] = config["loss"]["type"] or ("ccc" if regression else "ce")
     config["train"]["metric"] = config["train"]["metric"] or ("dev_ccc_mean" if regression else "dev_ua")

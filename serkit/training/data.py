@@ -18,6 +18,7 @@ batch (or to its ``max_*`` with ``pad: max``) and returns boolean masks (True = 
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import os
 from collections.abc import Iterator
@@ -32,8 +33,35 @@ from serkit.errors import SerkitError
 from serkit.store import FeatureStore
 
 
+@functools.lru_cache(maxsize=16)
+def training_statistics(store_path: str, data_dir: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation per dimension over every frame of ``data_dir``'s utterances."""
+    store = FeatureStore(store_path)
+    utts = [u for u in datadir.read_wav_scp(Path(data_dir) / "wav.scp", allow_pipes=True) if u in store]
+    if not utts:
+        raise SerkitError(
+            f"no utterance of {data_dir} is in the store", path=store_path, hint="extract its features first"
+        )
+    total = sumsq = None
+    count = 0
+    for utt in utts:
+        frames = store[utt].reshape(store.shape(utt)[0], -1).astype(np.float64)
+        total = frames.sum(0) if total is None else total + frames.sum(0)
+        sumsq = (frames**2).sum(0) if sumsq is None else sumsq + (frames**2).sum(0)
+        count += len(frames)
+    store.close()
+    mean = total / count
+    std = np.sqrt(np.maximum(sumsq / count - mean**2, 0.0))
+    return mean.astype(np.float32), np.maximum(std, 1e-5).astype(np.float32)
+
+
 class FrameStream:
-    """Frames × dims arrays from a feature store, cut to ``max_frames``, optionally z-normalised."""
+    """Frames × dims arrays from a feature store, cut to ``max_frames``, optionally z-normalised.
+
+    ``normalize: utterance`` uses each utterance's own mean and deviation; ``normalize: train``
+    those of every frame of the training set (``stats_from``, by default ``data.sets.train``),
+    the same for every set, so that level differences between utterances survive.
+    """
 
     def __init__(self, spec: dict, set_name: str) -> None:
         self.name = spec["name"]
@@ -41,11 +69,15 @@ class FrameStream:
         self.max_len = spec["max_frames"]
         self.normalize = spec["normalize"]
         self.pad_to_max = spec["pad"] == "max"
-        if self.normalize not in (None, "utterance"):
+        if self.normalize not in (None, "utterance", "train"):
             raise SerkitError(
-                f"stream {self.name}: normalize is {self.normalize!r}", hint="use null or utterance"
+                f"stream {self.name}: normalize is {self.normalize!r}", hint="use null, utterance or train"
             )
         self.store = FeatureStore(self.path)
+        if self.normalize == "train":
+            stats_dir = Path(spec["stats_from"])
+            stats_store = str(spec["store"]).replace("{set}", stats_dir.name)
+            self.mean, self.std = training_statistics(stats_store, str(stats_dir))
 
     def check(self, utts: list[str]) -> None:
         missing = [u for u in utts if u not in self.store]
@@ -69,6 +101,8 @@ class FrameStream:
         frames = self.store[utt].reshape(self.store.shape(utt)[0], -1)
         if self.normalize == "utterance":
             frames = (frames - frames.mean(0)) / (frames.std(0) + 1e-5)
+        elif self.normalize == "train":
+            frames = (frames - self.mean) / self.std
         frames = frames[start:stop]
         return frames if self.max_len is None else frames[: self.max_len]
 
