@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# IEMOCAP, 4 classes: "Multimodal speech emotion recognition using speech embeddings"
+# (shared/papers/002_*): 34-d acoustic features (100/100 ms) in one Bi-LSTM, Speech2Vec speech
+# embeddings of the transcript words in another, fused by concatenation (ENC1 + ENC2).
+#
+# Usage: bash run.sh [options]
+#   bash run.sh --mini true                     # everything, on the generated mini corpus
+#   bash run.sh --db /corpora/IEMOCAP_full_release
+#   bash run.sh --stage 3                       # again from Speech2Vec on, keeping stages 0-2
+#   bash run.sh --folds loso                    # five leave-one-session-out folds, mean ± sd
+set -euo pipefail
+
+stage=0                 # first stage to run
+stop_stage=6            # last stage to run
+force_stage=            # redo this stage even if it is done (and what follows it)
+mini=false              # true: stage 0 generates the mini corpus and the recipe runs on it
+mini_size=default       # tiny | default
+db=                     # the user's IEMOCAP_full_release (default with --mini true: mini/iemocap)
+folds=none              # none: sessions 1-4 train, 5 test | loso: five folds, aggregated
+nj=2                    # parallel jobs for corpus generation and feature extraction
+ngpu=0                  # 0: CPU | 1: one CUDA GPU | N: N GPUs through torchrun (DDP)
+fast=false              # true: a handful of epochs everywhere (CI)
+fast_epochs=2
+emb_dim=50              # Speech2Vec and Word2Vec dimension (Table 3: 50, 100, 200, 300)
+s2v_epochs=20           # Speech2Vec training epochs
+seed=1
+configs="s2v_acoustic s2v_speech_emb s2v_word_emb s2v_dual s2v_dual_w2v"
+
+. ./path.sh
+. ./cmd.sh
+. parse_options.sh
+. stage.sh
+. recipe.sh
+done_dir=exp/.done
+
+if [ "$mini" = true ]; then
+  db=${db:-mini/iemocap}
+elif [ -z "$db" ] && [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  echo "$0: give --db /path/to/IEMOCAP_full_release, or --mini true for the generated corpus" >&2
+  exit 1
+fi
+if [ "$fast" = true ]; then s2v_epochs=$fast_epochs; fi
+fold_args=()
+[ "$folds" = loso ] && fold_args=(--folds loso)
+
+if [ "$mini" = true ]; then
+  if stage_begin 0 "generate the mini IEMOCAP corpus ($mini_size) in $db"; then
+    serkit make-mini-corpus --layout iemocap --size "$mini_size" --nj "$nj" --force "$db"
+    stage_done 0
+  fi
+else
+  stage_skip 0 "--mini false: the corpus is --db $db"
+fi
+
+if stage_begin 1 "data dirs from $db (4 classes, excited merged into happy)"; then
+  serkit prepare-data iemocap "$db" data "${fold_args[@]}"
+  # One data dir with every utterance, for feature extraction: each utterance is extracted once.
+  first=$(recipe_folds | cut -d' ' -f1)
+  serkit combine-data data/all "$(fold_data "$first" train)" "$(fold_data "$first" dev)" \
+    "$(fold_data "$first" test)"
+  serkit validate-data data/all
+  stage_done 1
+fi
+
+if stage_begin 2 "features: 34-d pyAudioAnalysis at 100/100 ms, word-segment MFCC for Speech2Vec"; then
+  serkit extract-features data/all feats/all_pyaa34.h5 --type pyaa34 --window 0.1 --step 0.1 \
+    --nj "$nj" --cmd "$feat_cmd"
+  serkit extract-features data/all feats/all_word-mfcc.h5 --type word-mfcc --nj "$nj" --cmd "$feat_cmd"
+  stage_done 2
+fi
+
+if stage_begin 3 "embeddings: Word2Vec (text) and Speech2Vec (speech), $emb_dim-d, from the training words"; then
+  for fold in $(recipe_folds); do
+    train=$(fold_data "$fold" train)
+    emb=$(fold_emb "$fold")
+    serkit train-word2vec "$train" "$emb/w2v.kv" --dim "$emb_dim" --workers 1 --seed "$seed"
+    serkit train-speech2vec "$train" feats/all_word-mfcc.h5 "$emb/s2v" --dim "$emb_dim" \
+      --epochs "$s2v_epochs" --seed "$seed"
+  done
+  stage_done 3
+fi
+
+stage_skip 4 "the paper looks Speech2Vec vectors up by transcript word as they are; no space alignment"
+
+if stage_begin 5 "train: $configs"; then
+  for config in $configs; do
+    for fold in $(recipe_folds); do
+      train_config "$config" "$fold"
+    done
+  done
+  stage_done 5
+fi
+
+if stage_begin 6 "score on the test set; RESULTS.md"; then
+  for config in $configs; do
+    score_config "$config"
+  done
+  serkit results .
+  cat RESULTS.md
+  stage_done 6
+fi

@@ -1,0 +1,1 @@
+../iemocap/cmd.sh

@@ -1,0 +1,1 @@
+../iemocap/path.sh

@@ -1,0 +1,123 @@
+"""The IEMOCAP recipes end to end on the tiny mini corpus with --fast true (what CI runs).
+
+Each run happens in a copy of the recipe dir, so the repository stays clean. The checks are
+the files every stage must leave and that every metric is a number in its range; the numbers
+themselves mean nothing after two epochs on 50 utterances.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+STAGE_FILES = {
+    "iemocap": [
+        "mini/iemocap/manifest.jsonl",
+        "data/train/wav.scp", "data/dev/utt2emo", "data/test/text", "data/all/words.ctm",
+        "feats/all_pyaa34.h5", "feats/all_word-mfcc.h5",
+        "exp/emb/w2v.kv", "exp/emb/s2v/s2v.kv",
+    ],
+    "iemocap_align": [
+        "mini/iemocap/manifest.jsonl",
+        "data/train/text.asr", "data/test/text.asr", "data/all/text.asr",
+        "feats/all_pyaa34.h5", "exp/emb/glove.kv",
+    ],
+}  # fmt: skip
+
+
+def _copy_recipe(name: str, where: Path) -> Path:
+    recipe = where / name
+    shutil.copytree(
+        REPO / "recipes" / name,
+        recipe,
+        symlinks=False,
+        ignore=shutil.ignore_patterns("data", "exp", "feats", "mini", "RESULTS.md"),
+    )
+    return recipe
+
+
+def _run(recipe: Path, *options: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SERKIT_ROOT": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        ["bash", "run.sh", "--mini", "true", "--mini-size", "tiny", "--fast", "true", *options],
+        cwd=recipe,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
+    )
+
+
+def _configs(recipe: Path) -> list[str]:
+    text = (recipe / "run.sh").read_text()
+    line = next(x for x in text.splitlines() if x.startswith("configs="))
+    return line.split("=", 1)[1].strip('"').split()
+
+
+def _check_scores(recipe: Path, config: str, score_file: str = "scores/test.json") -> dict:
+    scores = json.loads((recipe / "exp" / config / score_file).read_text())
+    return scores
+
+
+@pytest.mark.parametrize("name", ["iemocap", "iemocap_align"])
+def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: str) -> None:
+    recipe = _copy_recipe(name, tmp_path)
+    result = _run(recipe)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for stage in range(7):
+        assert f"Stage {stage}:" in result.stderr or f"Skip stage {stage}:" in result.stderr, stage
+    for path in STAGE_FILES[name]:
+        assert (recipe / path).exists(), path
+    for config in _configs(recipe):
+        exp = recipe / "exp" / config
+        for path in (
+            "config.yaml",
+            "cmd.txt",
+            "env.txt",
+            "train.log",
+            "checkpoints/best.pt",
+            "plots/curves.png",
+            "plots/confusion_test.png",
+        ):
+            assert (exp / path).exists(), (config, path)
+        scores = _check_scores(recipe, config)
+        metrics = scores["metrics"]
+        for metric in ("wa", "ua", "f1"):
+            assert 0.0 <= metrics[metric] <= 1.0, (config, metric, metrics[metric])
+        assert scores["protocol"]["utterances"] > 0 and scores["protocol"]["classes"]
+    results = (recipe / "RESULTS.md").read_text()
+    for config in _configs(recipe):
+        assert f"`{config}`" in results
+    assert "paper" in results.lower()
+
+    if name == "iemocap":
+        # Rerunning from stage 3 keeps stages 0-2: their outputs are not rewritten.
+        before = {p: (recipe / p).stat().st_mtime_ns for p in STAGE_FILES[name][:7]}
+        again = _run(recipe, "--stage", "3", "--stop-stage", "3")
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert (
+            "Stage 3:" in again.stderr and "Stage 2:" not in again.stderr and "Stage 0:" not in again.stderr
+        )
+        assert {p: (recipe / p).stat().st_mtime_ns for p in before} == before
+
+
+@pytest.mark.slow
+def test_loso_folds_are_aggregated(tmp_path: Path) -> None:
+    recipe = _copy_recipe("iemocap", tmp_path)
+    result = _run(recipe, "--folds", "loso", "--configs", "s2v_acoustic s2v_dual")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for config in ("s2v_acoustic", "s2v_dual"):
+        assert sorted(p.name for p in (recipe / "exp" / config).glob("fold*")) == [
+            f"fold{k}" for k in range(1, 6)
+        ]
+        folds = json.loads((recipe / "exp" / config / "scores" / "folds.json").read_text())
+        text = json.dumps(folds)
+        assert "mean" in text and "sd" in text
+    assert "±" in (recipe / "RESULTS.md").read_text()
