@@ -22,7 +22,6 @@ convention; transpose it for the paper's f × t picture.  Resampling uses soxr "
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 import soxr
 
 SAMPLING_RATE = 8000
@@ -88,7 +87,7 @@ def log_spectrogram(signal: np.ndarray, sampling_rate: float, frames: int | None
         x = np.concatenate([x, np.zeros(needed - len(x))])
     framed = np.lib.stride_tricks.sliding_window_view(x[:needed], WINDOW_LENGTH)[::HOP_LENGTH]
     window = _periodic_hamming(WINDOW_LENGTH)
-    spectrum = scipy.fft.rfft(framed * window, n=FFT_SIZE, axis=1)[:, :N_BINS]
+    spectrum = np.fft.rfft(framed * window, n=FFT_SIZE, axis=1)[:, :N_BINS]
     power = spectrum.real**2 + spectrum.imag**2
     db = 10.0 * np.log10(np.maximum(power, POWER_FLOOR) / DB_REFERENCE)
     if frames is not None and n_frames < frames:
