@@ -64,3 +64,9 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+def require_utterance_level(frame_stream: str | None, models: str) -> None:
+    """Models that classify whole utterances refuse a frame-level task (``frame_stream`` set)."""
+    if frame_stream is not None:
+        raise TypeError(f"{models} classify utterances; task.level must be utterance")

@@ -151,7 +151,7 @@ import torch
 from torch import nn
 
 from serkit.models import register
-from serkit.models.blocks import AttentionPool, MaskedBiLSTM
+from serkit.models.blocks import AttentionPool, MaskedBiLSTM, require_utterance_level
 
 
 class MaskedBiGRU(MaskedBiLSTM):
@@ -242,11 +242,6 @@ class SequenceEncoder(nn.Module):
         return self.dropout(self.rnn(self.dropout(self.project(x)), mask))
 
 
-def _check_utterance_level(frame_stream: str | None) -> None:
-    if frame_stream is not None:
-        raise TypeError("paper 004 models classify utterances; task.level must be utterance")
-
-
 def _check_streams(input_dims: dict[str, int], **roles: str) -> None:
     for role, name in roles.items():
         if name not in input_dims:
@@ -271,7 +266,7 @@ class LSTMAttention(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        _check_utterance_level(frame_stream)
+        require_utterance_level(frame_stream, "paper 004 models")
         self.stream = stream or self.STREAM
         _check_streams(input_dims, input=self.stream)
         self.encoder = SequenceEncoder(input_dims[self.stream], hidden, cell, dropout)
@@ -318,7 +313,7 @@ class ConcatFusion(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        _check_utterance_level(frame_stream)
+        require_utterance_level(frame_stream, "paper 004 models")
         _check_streams(input_dims, speech=speech, text=text)
         self.streams = (speech, text)
         self.encoders = nn.ModuleList(
@@ -358,7 +353,7 @@ class AlignedFusion(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        _check_utterance_level(frame_stream)
+        require_utterance_level(frame_stream, "paper 004 models")
         _check_streams(input_dims, speech=speech, text=text)
         if pooling not in ("max", "attention"):
             raise TypeError("pooling must be max or attention")

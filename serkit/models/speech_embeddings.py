@@ -82,7 +82,7 @@ import torch
 from torch import nn
 
 from serkit.models import register
-from serkit.models.blocks import MLP, MaskedBiLSTM
+from serkit.models.blocks import MLP, MaskedBiLSTM, require_utterance_level
 
 
 def last_time_step(outputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -104,11 +104,6 @@ class LastStepBiLSTM(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return last_time_step(self.lstm(self.dropout(x), mask), mask)
-
-
-def _utterance_level(frame_stream: str | None) -> None:
-    if frame_stream is not None:
-        raise TypeError("paper 002 models classify utterances; task.level must be utterance")
 
 
 def _pick_stream(input_dims: dict[str, int], name: str | None, role: str) -> str:
@@ -137,7 +132,7 @@ class UnimodalBiLSTM(nn.Module):
         dropout: float = 0.3,
     ) -> None:
         super().__init__()
-        _utterance_level(frame_stream)
+        require_utterance_level(frame_stream, "paper 002 models")
         self.stream = _pick_stream(input_dims, stream, "input")
         self.encoder = LastStepBiLSTM(input_dims[self.stream], cell, lstm_dropout)
         self.head = MLP(
@@ -192,7 +187,7 @@ class DualEncoder(nn.Module):
         dropout: float = 0.3,
     ) -> None:
         super().__init__()
-        _utterance_level(frame_stream)
+        require_utterance_level(frame_stream, "paper 002 models")
         self.streams = (
             _pick_stream(input_dims, acoustic, "acoustic"),
             _pick_stream(input_dims, embeddings, "embedding"),
