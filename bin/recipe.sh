@@ -55,3 +55,53 @@ score_config() {
   [ "$ngpu" -gt 0 ] && device=cuda
   serkit score "exp/$1" --set test --device $device
 }
+
+# train_configs "CONFIGS": every config on every fold of the protocol (stage 5).
+train_configs() {
+  local config fold
+  for config in $1; do
+    for fold in $(recipe_folds); do
+      train_config "$config" "$fold"
+    done
+  done
+}
+
+# score_configs "CONFIGS": each config on the test set, then RESULTS.md, printed (stage 6).
+score_configs() {
+  local config
+  for config in $1; do
+    score_config "$config"
+  done
+  serkit results .
+  cat RESULTS.md
+}
+
+# corpus_stage LAYOUT RELEASE: with --mini true, db defaults to mini/LAYOUT and stage 0 generates
+# the mini corpus there; otherwise --db must name the user's copy (RELEASE says what it is called).
+corpus_stage() {
+  local layout=$1 release=$2
+  if [ "$mini" = true ]; then
+    db=${db:-mini/$layout}
+    if stage_begin 0 "generate the mini $layout corpus ($mini_size) in $db"; then
+      serkit make-mini-corpus --layout "$layout" --size "$mini_size" --nj "$nj" --force "$db"
+      stage_done 0
+    fi
+    return 0
+  fi
+  if [ -z "$db" ] && [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+    echo "$0: give --db /path/to/$release, or --mini true for the generated corpus" >&2
+    exit 1
+  fi
+  stage_skip 0 "--mini false: the corpus is --db $db"
+}
+
+# prepare_sets CORPUS: the data dirs of the protocol (--folds), and data/all with every utterance,
+# from which each utterance's features are extracted once.
+prepare_sets() {
+  local fold_args=() first
+  [ "$folds" = loso ] && fold_args=(--folds loso)
+  serkit prepare-data "$1" "$db" data "${fold_args[@]}"
+  first=$(recipe_folds | cut -d' ' -f1)
+  serkit combine-data data/all "$(fold_data "$first" train)" "$(fold_data "$first" dev)" \
+    "$(fold_data "$first" test)"
+}

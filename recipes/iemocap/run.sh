@@ -33,31 +33,11 @@ configs="s2v_acoustic s2v_speech_emb s2v_word_emb s2v_dual s2v_dual_w2v"
 . recipe.sh
 done_dir=exp/.done
 
-if [ "$mini" = true ]; then
-  db=${db:-mini/iemocap}
-elif [ -z "$db" ] && [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
-  echo "$0: give --db /path/to/IEMOCAP_full_release, or --mini true for the generated corpus" >&2
-  exit 1
-fi
 if [ "$fast" = true ]; then s2v_epochs=$fast_epochs; fi
-fold_args=()
-[ "$folds" = loso ] && fold_args=(--folds loso)
-
-if [ "$mini" = true ]; then
-  if stage_begin 0 "generate the mini IEMOCAP corpus ($mini_size) in $db"; then
-    serkit make-mini-corpus --layout iemocap --size "$mini_size" --nj "$nj" --force "$db"
-    stage_done 0
-  fi
-else
-  stage_skip 0 "--mini false: the corpus is --db $db"
-fi
+corpus_stage iemocap IEMOCAP_full_release
 
 if stage_begin 1 "data dirs from $db (4 classes, excited merged into happy)"; then
-  serkit prepare-data iemocap "$db" data "${fold_args[@]}"
-  # One data dir with every utterance, for feature extraction: each utterance is extracted once.
-  first=$(recipe_folds | cut -d' ' -f1)
-  serkit combine-data data/all "$(fold_data "$first" train)" "$(fold_data "$first" dev)" \
-    "$(fold_data "$first" test)"
+  prepare_sets iemocap
   serkit validate-data data/all
   stage_done 1
 fi
@@ -83,19 +63,11 @@ fi
 stage_skip 4 "the paper looks Speech2Vec vectors up by transcript word as they are; no space alignment"
 
 if stage_begin 5 "train: $configs"; then
-  for config in $configs; do
-    for fold in $(recipe_folds); do
-      train_config "$config" "$fold"
-    done
-  done
+  train_configs "$configs"
   stage_done 5
 fi
 
 if stage_begin 6 "score on the test set; RESULTS.md"; then
-  for config in $configs; do
-    score_config "$config"
-  done
-  serkit results .
-  cat RESULTS.md
+  score_configs "$configs"
   stage_done 6
 fi

@@ -31,29 +31,10 @@ configs="xu_speech_attn xu_text_attn_asr xu_concat_asr xu_learned_align_asr xu_t
 . recipe.sh
 done_dir=exp/.done
 
-if [ "$mini" = true ]; then
-  db=${db:-mini/iemocap}
-elif [ -z "$db" ] && [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
-  echo "$0: give --db /path/to/IEMOCAP_full_release, or --mini true for the generated corpus" >&2
-  exit 1
-fi
-fold_args=()
-[ "$folds" = loso ] && fold_args=(--folds loso)
-
-if [ "$mini" = true ]; then
-  if stage_begin 0 "generate the mini IEMOCAP corpus ($mini_size) in $db"; then
-    serkit make-mini-corpus --layout iemocap --size "$mini_size" --nj "$nj" --force "$db"
-    stage_done 0
-  fi
-else
-  stage_skip 0 "--mini false: the corpus is --db $db"
-fi
+corpus_stage iemocap IEMOCAP_full_release
 
 if stage_begin 1 "data dirs from $db (4 classes), ASR transcripts (pocketsphinx, $asr_lm LM)"; then
-  serkit prepare-data iemocap "$db" data "${fold_args[@]}"
-  first=$(recipe_folds | cut -d' ' -f1)
-  serkit combine-data data/all "$(fold_data "$first" train)" "$(fold_data "$first" dev)" \
-    "$(fold_data "$first" test)"
+  prepare_sets iemocap
   # Each utterance is decoded once; every set takes its lines of text.asr.
   serkit transcribe data/all --lm "$asr_lm" --nj "$nj"
   for fold in $(recipe_folds); do
@@ -80,19 +61,11 @@ fi
 stage_skip 4 "the model learns the speech-text alignment itself (attention); no embedding-space alignment"
 
 if stage_begin 5 "train: $configs"; then
-  for config in $configs; do
-    for fold in $(recipe_folds); do
-      train_config "$config" "$fold"
-    done
-  done
+  train_configs "$configs"
   stage_done 5
 fi
 
 if stage_begin 6 "score on the test set; RESULTS.md"; then
-  for config in $configs; do
-    score_config "$config"
-  done
-  serkit results .
-  cat RESULTS.md
+  score_configs "$configs"
   stage_done 6
 fi
