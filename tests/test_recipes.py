@@ -108,7 +108,6 @@ def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: st
         assert {p: (recipe / p).stat().st_mtime_ns for p in before} == before
 
 
-@pytest.mark.slow
 def test_loso_folds_are_aggregated(tmp_path: Path) -> None:
     recipe = _copy_recipe("iemocap", tmp_path)
     result = _run(recipe, "--folds", "loso", "--configs", "s2v_acoustic s2v_dual")
