@@ -4,7 +4,6 @@ IEMOCAP-like recipe dir (data dirs with text, text.asr and words.ctm, a feature 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -153,17 +152,10 @@ def train_in(root: Path, raw_config: dict, exp: str) -> trainer.Summary:
         os.chdir(cwd)
 
 
-def docstring_configs(module) -> dict[str, dict]:
-    """The example configs of a model module's docstring: ``# <file>.yaml — ...`` then its YAML."""
-    configs_by_file: dict[str, list[str]] = {}
-    current = None
-    for line in module.__doc__.split("::", 1)[1].splitlines():
-        header = re.match(r"^    # (\S+\.yaml)\b", line)
-        if header:
-            current = configs_by_file.setdefault(header.group(1), [])
-        elif current is not None:
-            current.append(line[4:])
-    return {name: configs.read_yaml("\n".join(lines)) for name, lines in configs_by_file.items()}
+def recipe_configs(recipe: str) -> dict[str, dict]:
+    """The configs a recipe ships, ``recipes/<recipe>/conf/*.yaml``, by file name."""
+    conf = Path(__file__).resolve().parents[1] / "recipes" / recipe / "conf"
+    return {path.name: configs.read_yaml(path.read_text()) for path in sorted(conf.glob("*.yaml"))}
 
 
 def build_from_config(raw: dict, stream_dims: dict[str, int]) -> nn.Module:

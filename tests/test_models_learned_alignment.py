@@ -13,17 +13,16 @@ import torch
 from paper_models import (
     assert_padding_invariant,
     build_from_config,
-    docstring_configs,
     make_recipe,
     one_torch_thread,
     random_batch,
+    recipe_configs,
     train_in,
     train_steps,
 )
 
 from serkit import datadir, models
 from serkit.errors import SerkitError
-from serkit.models import learned_alignment
 from serkit.models.learned_alignment import (
     AdditiveAlignment,
     LearnedAlignment,
@@ -320,8 +319,8 @@ def test_hard_alignment_trains_end_to_end_from_a_recipe_dir(recipe: Path) -> Non
     assert all(math.isfinite(row["dev_loss"]) for row in history)
 
 
-def test_the_docstring_configs_resolve_and_build_every_row() -> None:
-    examples = docstring_configs(learned_alignment)
+def test_the_recipe_configs_resolve_and_build_every_row() -> None:
+    examples = recipe_configs("iemocap_align")
     rows = ["speech_attn", "text_attn", "text_attn_asr", "concat", "concat_asr", "hard_align"]
     rows += ["learned_align", "learned_align_asr", "learned_align_code"]
     assert set(examples) == {f"xu_{row}.yaml" for row in rows}

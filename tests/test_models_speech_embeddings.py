@@ -10,10 +10,10 @@ import torch
 from paper_models import (
     assert_padding_invariant,
     build_from_config,
-    docstring_configs,
     make_recipe,
     one_torch_thread,
     random_batch,
+    recipe_configs,
     train_in,
     train_steps,
 )
@@ -21,7 +21,6 @@ from torch import nn
 
 from serkit import models
 from serkit.errors import SerkitError
-from serkit.models import speech_embeddings
 from serkit.models.blocks import MaskedBiLSTM
 from serkit.models.speech_embeddings import AcousticBiLSTM, DualEncoder, last_time_step
 
@@ -119,8 +118,8 @@ def test_dual_encoder_trains_end_to_end_from_a_recipe_dir(tmp_path: Path) -> Non
     assert (root / "exp" / "s2v_dual" / "checkpoints" / "best.pt").is_file()
 
 
-def test_the_docstring_configs_resolve_and_build_every_row() -> None:
-    examples = docstring_configs(speech_embeddings)
+def test_the_recipe_configs_resolve_and_build_every_row() -> None:
+    examples = recipe_configs("iemocap")
     assert set(examples) == {f"{row}.yaml" for row in ROWS} | {"s2v_dual_w2v.yaml"}
     for name, raw in examples.items():
         model = build_from_config(raw, {"frames": 34, "words": 50})

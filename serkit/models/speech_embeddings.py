@@ -24,56 +24,10 @@ leaves open (methods.md §B, §H items 9–13; the recipe README repeats them):
   out-of-vocabulary words (e.g. ``<laughter>``) get a zero vector (``oov: zero``);
 * no feature normalisation (none stated): the 34-d features enter as pyAudioAnalysis computes them.
 
-Example configs, one per table row (``recipes/iemocap/conf/<file>``; sets as ``prepare-data`` makes
-them). Table 3's other rows are ``s2v_dual.yaml`` / ``s2v_dual_w2v.yaml`` with ``data.streams.1.kv``
-set to the 100/200/300-d file. Epochs 20 and batch 32 are stated for §4.1 only; all rows reuse them::
-
-    # s2v_acoustic.yaml — Table 1 row 1
-    model: {name: s2v_acoustic, cell: 128, lstm_dropout: 0.2, dense: [256], dropout: 0.3}
-    data:
-      sets: {train: data/train, dev: data/dev, test: data/test}
-      streams:
-        - {name: acoustic, type: frames, store: "feats/{set}_pyaa34.h5", max_frames: 200}
-    optim: {name: adam, lr: 0.001}
-    train: {epochs: 20, batch_size: 32, metric: dev_ua}
-
-    # s2v_speech_emb.yaml — Table 1 row 2 (Speech2Vec vectors looked up by transcript word)
-    model: {name: s2v_speech_emb, cell: 128, lstm_dropout: 0.2, dense: [256, 256], dropout: 0.3}
-    data:
-      sets: {train: data/train, dev: data/dev, test: data/test}
-      streams:
-        - {name: words, type: words, kv: exp/emb/s2v.kv, text: text, max_words: 128, oov: zero}
-    optim: {name: adam, lr: 0.001}
-    train: {epochs: 20, batch_size: 32, metric: dev_ua}
-
-    # s2v_word_emb.yaml — Table 1 row 3 (Word2Vec vectors)
-    model: {name: s2v_word_emb, cell: 128, lstm_dropout: 0.2, dense: [256, 256], dropout: 0.3}
-    data:
-      sets: {train: data/train, dev: data/dev, test: data/test}
-      streams:
-        - {name: words, type: words, kv: exp/emb/w2v.kv, text: text, max_words: 128, oov: zero}
-    optim: {name: adam, lr: 0.001}
-    train: {epochs: 20, batch_size: 32, metric: dev_ua}
-
-    # s2v_dual.yaml — Table 2 "Our system"; Table 3 row 50, speech embedding
-    model: {name: s2v_dual, cell: 128, lstm_dropout: 0.2, encoder_dense: 256, dense: [256], dropout: 0.3}
-    data:
-      sets: {train: data/train, dev: data/dev, test: data/test}
-      streams:
-        - {name: acoustic, type: frames, store: "feats/{set}_pyaa34.h5", max_frames: 200}
-        - {name: words, type: words, kv: exp/emb/s2v.kv, text: text, max_words: 128, oov: zero}
-    optim: {name: adam, lr: 0.001}
-    train: {epochs: 20, batch_size: 32, metric: dev_ua}
-
-    # s2v_dual_w2v.yaml — Table 3 row 50, word embedding
-    model: {name: s2v_dual, cell: 128, lstm_dropout: 0.2, encoder_dense: 256, dense: [256], dropout: 0.3}
-    data:
-      sets: {train: data/train, dev: data/dev, test: data/test}
-      streams:
-        - {name: acoustic, type: frames, store: "feats/{set}_pyaa34.h5", max_frames: 200}
-        - {name: words, type: words, kv: exp/emb/w2v.kv, text: text, max_words: 128, oov: zero}
-    optim: {name: adam, lr: 0.001}
-    train: {epochs: 20, batch_size: 32, metric: dev_ua}
+The configs, one per table row, are ``recipes/iemocap/conf/<registry name>.yaml`` (and
+``s2v_dual_w2v.yaml``, the dual encoder with Word2Vec); Table 3's other sizes retrain both spaces
+at that dimension (``run.sh --emb-dim``). Epochs 20 and batch 32 are stated for §4.1 only; every
+row reuses them.
 """
 
 from __future__ import annotations
