@@ -285,3 +285,33 @@ def test_train_normalisation_uses_training_frames_only(tmp_path: Path) -> None:
         }
     )
     assert config["data"]["streams"][0]["stats_from"] == "d/tr"
+
+
+def test_speaker_normalisation_removes_each_speakers_level(tmp_path: Path) -> None:
+    from serkit.training.data import FrameStream
+
+    offsets = {"spkA": 10.0, "spkB": -50.0}
+    with StoreWriter(tmp_path / "f.h5", "t", {}, frame_shift=0.1, frame_length=0.1, sample_rate=16000) as w:
+        for spk, offset in offsets.items():
+            for i in range(3):
+                w.put(f"{spk}-u{i}", offset + np.arange(8, dtype=float).reshape(4, 2) * (i + 1))
+    utt2spk = {f"{spk}-u{i}": spk for spk in offsets for i in range(3)}
+    spec = {
+        "name": "a",
+        "store": str(tmp_path / "f.h5"),
+        "max_frames": None,
+        "normalize": "speaker",
+        "pad": "batch",
+    }
+    stream = FrameStream(spec, "test", utt2spk)
+    for spk in offsets:
+        frames = np.concatenate([stream.read(f"{spk}-u{i}") for i in range(3)])
+        assert np.allclose(frames.mean(0), 0, atol=1e-5) and np.allclose(frames.std(0), 1, atol=1e-4)
+    # the same utterance shape under two speakers reads the same once normalised
+    assert np.allclose(stream.read("spkA-u1"), stream.read("spkB-u1"), atol=1e-4)
+    # what differs between one speaker's utterances survives
+    assert not np.allclose(stream.read("spkA-u0"), stream.read("spkA-u2"))
+    with pytest.raises(SerkitError, match="utt2spk"):
+        FrameStream(spec, "test", {})
+    with pytest.raises(SerkitError, match="use null, utterance, train or speaker"):
+        FrameStream({**spec, "normalize": "global"}, "test", utt2spk)

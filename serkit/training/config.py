@@ -57,7 +57,9 @@ Paths are relative to the directory the command runs in (the recipe dir).
 
 A frames stream's ``normalize`` is ``null`` (as stored), ``utterance`` (each utterance's own
 mean and deviation) or ``train`` (those of every frame of ``stats_from``, by default
-``data.sets.train``: one z-normalisation for every set, fitted on training data only).
+``data.sets.train``: one z-normalisation for every set, fitted on training data only) or
+``speaker`` (those of every frame of the utterance's speaker in the set read, through its
+``utt2spk``: Kaldi's per-speaker CMVN, which needs no labels of the test set).
 
 Changing only :data:`RESUME_SAFE` keys (epochs, patience, workers, device) keeps the
 exp dir name and lets a relaunch resume; any other change in an existing exp dir is refused.

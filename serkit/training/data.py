@@ -42,6 +42,25 @@ def training_statistics(store_path: str, data_dir: str) -> tuple[np.ndarray, np.
         raise SerkitError(
             f"no utterance of {data_dir} is in the store", path=store_path, hint="extract its features first"
         )
+    try:
+        return frame_statistics(store, utts)
+    finally:
+        store.close()
+
+
+def speaker_statistics(
+    store: FeatureStore, utt2spk: dict[str, str]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Mean and deviation per speaker over every frame of that speaker's utterances (Kaldi's CMVN)."""
+    by_speaker: dict[str, list[str]] = {}
+    for utt, spk in utt2spk.items():
+        if utt in store:
+            by_speaker.setdefault(spk, []).append(utt)
+    return {spk: frame_statistics(store, utts) for spk, utts in by_speaker.items()}
+
+
+def frame_statistics(store: FeatureStore, utts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (floored at 1e-5) per dimension over every frame of ``utts``."""
     total = sumsq = None
     count = 0
     for utt in utts:
@@ -49,10 +68,13 @@ def training_statistics(store_path: str, data_dir: str) -> tuple[np.ndarray, np.
         total = frames.sum(0) if total is None else total + frames.sum(0)
         sumsq = (frames**2).sum(0) if sumsq is None else sumsq + (frames**2).sum(0)
         count += len(frames)
-    store.close()
     mean = total / count
     std = np.sqrt(np.maximum(sumsq / count - mean**2, 0.0))
     return mean.astype(np.float32), np.maximum(std, 1e-5).astype(np.float32)
+
+
+NORMALIZATIONS = (None, "utterance", "train", "speaker")
+"""What a frames stream's ``normalize`` may be (see :class:`FrameStream`)."""
 
 
 class FrameStream:
@@ -60,24 +82,36 @@ class FrameStream:
 
     ``normalize: utterance`` uses each utterance's own mean and deviation; ``normalize: train``
     those of every frame of the training set (``stats_from``, by default ``data.sets.train``),
-    the same for every set, so that level differences between utterances survive.
+    the same for every set, so that level differences between utterances survive;
+    ``normalize: speaker`` those of every frame of the utterance's speaker in the data dir read
+    (Kaldi's per-speaker CMVN through ``utt2spk``: a speaker's habitual level and timbre are
+    removed, what varies between that speaker's utterances stays).
     """
 
-    def __init__(self, spec: dict, set_name: str) -> None:
+    def __init__(self, spec: dict, set_name: str, utt2spk: dict[str, str] | None = None) -> None:
         self.name = spec["name"]
         self.path = Path(str(spec["store"]).replace("{set}", set_name))
         self.max_len = spec["max_frames"]
         self.normalize = spec["normalize"]
         self.pad_to_max = spec["pad"] == "max"
-        if self.normalize not in (None, "utterance", "train"):
+        if self.normalize not in NORMALIZATIONS:
             raise SerkitError(
-                f"stream {self.name}: normalize is {self.normalize!r}", hint="use null, utterance or train"
+                f"stream {self.name}: normalize is {self.normalize!r}",
+                hint="use null, utterance, train or speaker",
             )
         self.store = FeatureStore(self.path)
         if self.normalize == "train":
             stats_dir = Path(spec["stats_from"])
             stats_store = str(spec["store"]).replace("{set}", stats_dir.name)
             self.mean, self.std = training_statistics(stats_store, str(stats_dir))
+        elif self.normalize == "speaker":
+            if not utt2spk:
+                raise SerkitError(
+                    f"stream {self.name}: normalize: speaker needs the data dir's utt2spk",
+                    hint="prepare the data dir with speakers, or use normalize: train",
+                )
+            self.utt2spk = dict(utt2spk)
+            self.speaker_stats = speaker_statistics(self.store, self.utt2spk)
 
     def check(self, utts: list[str]) -> None:
         missing = [u for u in utts if u not in self.store]
@@ -103,6 +137,9 @@ class FrameStream:
             frames = (frames - frames.mean(0)) / (frames.std(0) + 1e-5)
         elif self.normalize == "train":
             frames = (frames - self.mean) / self.std
+        elif self.normalize == "speaker":
+            mean, std = self.speaker_stats[self.utt2spk[utt]]
+            frames = (frames - mean) / std
         frames = frames[start:stop]
         return frames if self.max_len is None else frames[: self.max_len]
 
@@ -287,7 +324,7 @@ def open_streams(specs: list[dict], data: datadir.DataDir) -> list[Stream]:
     streams: dict[str, Stream] = {}
     for spec in specs:
         if spec["type"] == "frames":
-            streams[spec["name"]] = FrameStream(spec, set_name)
+            streams[spec["name"]] = FrameStream(spec, set_name, data.utt2spk)
         elif spec["type"] == "words":
             streams[spec["name"]] = WordStream(spec, data)
     for spec in specs:
