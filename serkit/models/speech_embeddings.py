@@ -22,7 +22,8 @@ leaves open (methods.md §B, §H items 9–13; the recipe README repeats them):
   the acoustic-only model of §4.1 gets the same 0.3, which the paper does not state);
 * masking instead of counting zero-padded steps; longer inputs truncated to 200 frames / 128 words;
   out-of-vocabulary words (e.g. ``<laughter>``) get a zero vector (``oov: zero``);
-* no feature normalisation (none stated): the 34-d features enter as pyAudioAnalysis computes them.
+* feature normalisation (none stated) is the config's: the recipe normalises per speaker
+  (``normalize: speaker``, Kaldi's CMVN), since the test speakers are unseen.
 
 The configs, one per table row, are ``recipes/iemocap/conf/<registry name>.yaml`` (and
 ``s2v_dual_w2v.yaml``, the dual encoder with Word2Vec); Table 3's other sizes retrain both spaces
