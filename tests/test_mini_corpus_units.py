@@ -8,12 +8,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from serkit.corpora.mini.effects import low_pass, saturate, telephone
+from serkit.corpora.mini.effects import brighten, low_pass, saturate, telephone
 from serkit.corpora.mini.layouts import LAYOUT_NAMES, get_layout
 from serkit.corpora.mini.layouts.iemocap import dialog_pool, wdseg_text
 from serkit.corpora.mini.lexicon import ENGLISH, GERMAN, compose, tokenize, vocabulary, word_spans
 from serkit.corpora.mini.plan import derive_rng, quota, shard_assignment
-from serkit.corpora.mini.profiles import EMOTIONS, PROFILES, SpeakerHabit, render_prosody
+from serkit.corpora.mini.profiles import EMOTIONS, PROFILES, SpeakerHabit, render_prosody, sample_effects
 from serkit.corpora.mini.synth import EVENT_PHONEME, EVENT_WORD, Event
 from serkit.corpora.mini.voices import sample_speaker, variant_text
 from serkit.corpora.mini.wavfile import read_wav, to_pcm16, write_wav
@@ -146,6 +146,27 @@ def test_effects_shape_the_spectrum():
     sine = 0.5 * np.sin(2 * np.pi * 100 * t)
     squashed = saturate(sine, 3.0)
     assert np.isclose(np.abs(squashed).max(), 0.5) and np.mean(np.abs(squashed)) > 1.2 * np.mean(np.abs(sine))
+    bright = np.abs(np.fft.rfft(brighten(tone, 8.0, rate))) / before
+    assert abs(bright[100] - 1) < 0.01 and abs(20 * np.log10(bright[7000]) - 8.0) < 0.1
+
+
+def test_each_emotional_class_has_its_own_voice_quality_effect():
+    rng = np.random.default_rng(0)
+    drawn = {e: [sample_effects(e, 1.0, rng) for _ in range(200)] for e in EMOTIONS}
+    share = {
+        e: {
+            k: np.mean([getattr(x, k) is not None for x in drawn[e]])
+            for k in ("lowpass_hz", "saturation", "brightness_db")
+        }
+        for e in EMOTIONS
+    }
+    assert (
+        share["sad"]["lowpass_hz"] > 0.7
+        and share["ang"]["saturation"] > 0.7
+        and share["hap"]["brightness_db"] > 0.7
+    )
+    assert all(v == 0 for v in share["neu"].values())
+    assert share["sad"]["saturation"] == share["ang"]["brightness_db"] == share["hap"]["lowpass_hz"] == 0
 
 
 def test_profiles_order_the_prosody():

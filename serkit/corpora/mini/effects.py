@@ -39,6 +39,11 @@ def low_pass(signal: np.ndarray, cutoff_hz: float, sample_rate: int) -> np.ndarr
     return _butterworth(signal, sample_rate, None, cutoff_hz)
 
 
+def brighten(signal: np.ndarray, boost_db: float, sample_rate: int, corner_hz: float = 1500.0) -> np.ndarray:
+    """High-shelf boost of ``boost_db`` above ``corner_hz`` (4th-order Butterworth high-pass added back)."""
+    return signal + (10.0 ** (boost_db / 20.0) - 1.0) * _butterworth(signal, sample_rate, corner_hz, None)
+
+
 def saturate(signal: np.ndarray, drive: float) -> np.ndarray:
     """tanh soft saturation that keeps the original peak level (the strained quality of anger)."""
     peak = float(np.max(np.abs(signal))) if signal.size else 0.0

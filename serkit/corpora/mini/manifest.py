@@ -65,6 +65,7 @@ def turn_record(
         "effects": {
             "lowpass_hz": turn.effects.lowpass_hz,
             "saturation": turn.effects.saturation,
+            "brightness_db": turn.effects.brightness_db,
             "telephone": turn.telephone,
         },
         "files": files,

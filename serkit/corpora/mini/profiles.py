@@ -33,10 +33,12 @@ class Prosody:
 
 @dataclass(frozen=True)
 class Effects:
-    """Signal effects of one utterance: low-pass cut-off (Hz) and tanh saturation drive; None = off."""
+    """Signal effects of one utterance: low-pass cut-off (Hz), tanh saturation drive and high-shelf
+    boost (dB above 1.5 kHz); None = off."""
 
     lowpass_hz: float | None = None
     saturation: float | None = None
+    brightness_db: float | None = None
 
 
 PROFILES: dict[str, Prosody] = {
@@ -87,10 +89,19 @@ def render_prosody(emotion: str, intensity: float, habit: SpeakerHabit, rng: np.
 
 
 def sample_effects(emotion: str, intensity: float, rng: np.random.Generator) -> Effects:
-    """Low-pass for sad and saturation for angry, each with a probability that grows with intensity."""
+    """Low-pass for sad, saturation for angry and a bright high shelf for happy (the raised formants
+    of smiled speech), each with a probability that grows with intensity.
+
+    These voice-quality cues are what a feature set without F0 and without level (pyAudioAnalysis's
+    34 features are relative to each file's peak) can see of an emotion; rate, pitch and range
+    differences come from the prosody profiles.
+    """
     draw, cutoff, drive = rng.random(), rng.uniform(2500.0, 4000.0), rng.uniform(1.5, 3.0)
+    boost = rng.uniform(6.0, 10.0)
     if emotion == "sad" and draw < 0.8 * intensity:
         return Effects(lowpass_hz=round(float(cutoff), 1))
     if emotion == "ang" and draw < 0.8 * intensity:
         return Effects(saturation=round(float(drive), 3))
+    if emotion == "hap" and draw < 0.8 * intensity:
+        return Effects(brightness_db=round(float(boost), 2))
     return Effects()

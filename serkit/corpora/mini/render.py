@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from serkit.corpora.mini.effects import add_noise, low_pass, saturate, telephone, volume_gain
+from serkit.corpora.mini.effects import add_noise, brighten, low_pass, saturate, telephone, volume_gain
 from serkit.corpora.mini.lexicon import word_spans
 from serkit.corpora.mini.plan import TurnPlan, derive_rng
 from serkit.corpora.mini.synth import Espeak
@@ -53,6 +53,8 @@ def render_turn(engine: Espeak, turn: TurnPlan, speaker: Speaker, sample_rate: i
     signal = synthesis.pcm.astype(np.float64) / FULL_SCALE * volume_gain(turn.prosody.volume)
     if turn.effects.lowpass_hz is not None:
         signal = low_pass(signal, turn.effects.lowpass_hz, synthesis.sample_rate)
+    if turn.effects.brightness_db is not None:
+        signal = brighten(signal, turn.effects.brightness_db, synthesis.sample_rate)
     if turn.effects.saturation is not None:
         signal = saturate(signal, turn.effects.saturation)
     if turn.telephone:
