@@ -315,3 +315,23 @@ def test_speaker_normalisation_removes_each_speakers_level(tmp_path: Path) -> No
         FrameStream(spec, "test", {})
     with pytest.raises(SerkitError, match="use null, utterance, train or speaker"):
         FrameStream({**spec, "normalize": "global"}, "test", utt2spk)
+
+
+def test_vocabulary_normalisation_of_word_vectors(tmp_path: Path) -> None:
+    from serkit.text.embeddings_io import make_keyed_vectors, save_kv
+    from serkit.training.data import WordStream
+
+    vectors = np.array([[1.0, 10.0], [3.0, 10.5], [5.0, 9.5]], dtype=np.float32)  # one common direction
+    save_kv(make_keyed_vectors(["a", "b", "c"], vectors), tmp_path / "w.kv")
+    data = datadir.DataDir(text={"u1": "a b zz c"}, path=tmp_path)
+    spec = {
+        "name": "w", "kv": str(tmp_path / "w.kv"), "text": "text", "max_words": None, "oov": "zero",
+        "lowercase": False, "pad": "batch", "normalize": "vocabulary",
+    }  # fmt: skip
+    normalised = WordStream(spec, data).read("u1")
+    expected = (vectors - vectors.mean(0)) / vectors.std(0)
+    assert np.allclose(normalised[[0, 1, 3]], expected, atol=1e-5)
+    assert np.array_equal(normalised[2], [0.0, 0.0])  # unknown word: the mean word
+    assert np.allclose(WordStream({**spec, "normalize": None}, data).read("u1")[0], vectors[0])
+    with pytest.raises(SerkitError, match="use null or vocabulary"):
+        WordStream({**spec, "normalize": "train"}, data)

@@ -59,7 +59,9 @@ A frames stream's ``normalize`` is ``null`` (as stored), ``utterance`` (each utt
 mean and deviation) or ``train`` (those of every frame of ``stats_from``, by default
 ``data.sets.train``: one z-normalisation for every set, fitted on training data only) or
 ``speaker`` (those of every frame of the utterance's speaker in the set read, through its
-``utt2spk``: Kaldi's per-speaker CMVN, which needs no labels of the test set).
+``utt2spk``: Kaldi's per-speaker CMVN, which needs no labels of the test set). A words
+stream's ``normalize`` is ``null`` (the vectors as stored) or ``vocabulary`` (each dimension
+z-normalised over the ``.kv`` file's vocabulary).
 
 Changing only :data:`RESUME_SAFE` keys (epochs, patience, workers, device) keeps the
 exp dir name and lets a relaunch resume; any other change in an existing exp dir is refused.
@@ -122,6 +124,7 @@ STREAM_DEFAULTS = {
         "max_words": None,
         "oov": "zero",
         "lowercase": False,
+        "normalize": None,
         "pad": "batch",
     },
     "word_spans": {"name": None, "type": "word_spans", "words": None, "frames": None},

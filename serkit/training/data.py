@@ -145,7 +145,13 @@ class FrameStream:
 
 
 class WordStream:
-    """One vector per word of the transcript from a gensim ``.kv`` file, cut to ``max_words``."""
+    """One vector per word of the transcript from a gensim ``.kv`` file, cut to ``max_words``.
+
+    ``normalize: vocabulary`` z-normalises each dimension with the mean and deviation over the
+    file's vocabulary (every word once). Small-corpus Word2Vec/Speech2Vec spaces share one large
+    common direction (mean cosine between different words up to 0.9), which a frozen embedding
+    otherwise hands the network unchanged; an out-of-vocabulary word's zero is then the mean word.
+    """
 
     def __init__(self, spec: dict, data: datadir.DataDir) -> None:
         self.name = spec["name"]
@@ -154,6 +160,11 @@ class WordStream:
         self.pad_to_max = spec["pad"] == "max"
         self.oov = spec["oov"]
         self.lowercase = spec["lowercase"]
+        self.normalize = spec["normalize"]
+        if self.normalize not in (None, "vocabulary"):
+            raise SerkitError(
+                f"stream {self.name}: normalize is {self.normalize!r}", hint="use null or vocabulary"
+            )
         if self.oov not in ("zero", "skip"):
             raise SerkitError(f"stream {self.name}: oov is {self.oov!r}", hint="use zero or skip")
         source = {"text": data.text, "text.asr": data.text_asr}.get(spec["text"])
@@ -173,6 +184,7 @@ class WordStream:
             )
         self._kv = None
         self._pid: int | None = None
+        self._stats: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def kv(self):
@@ -185,6 +197,17 @@ class WordStream:
                 raise SerkitError(f"not a gensim KeyedVectors file ({exc})", path=self.path) from None
             self._pid = os.getpid()
         return self._kv
+
+    @property
+    def stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and deviation (floored at 1e-5) per dimension over the ``.kv`` vocabulary."""
+        if self._stats is None:
+            vectors = np.asarray(self.kv.vectors, dtype=np.float64)
+            self._stats = (
+                vectors.mean(axis=0).astype(np.float32),
+                np.maximum(vectors.std(axis=0), 1e-5).astype(np.float32),
+            )
+        return self._stats
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_kv": None, "_pid": None}
@@ -219,6 +242,8 @@ class WordStream:
         for i, word in enumerate(self.words(utt)):
             if word in kv.key_to_index:
                 out[i] = kv[word]
+                if self.normalize == "vocabulary":
+                    out[i] = (out[i] - self.stats[0]) / self.stats[1]
         return out
 
 
