@@ -189,6 +189,10 @@ def align_embeddings_command(
     dictionary: Path = typer.Option(
         None, help="Seed dictionary ('src tgt' lines); default: identical words."
     ),
+    init: str = typer.Option(
+        "adversarial,similarity",
+        help="Unsupervised starting points, each refined; the best by mean cosine is kept.",
+    ),
     n_epochs: int = typer.Option(5, help="Adversarial epochs."),
     epoch_size: int = typer.Option(100_000, help="Samples per adversarial epoch (MUSE: 1,000,000)."),
     n_refinement: int = typer.Option(5, help="Procrustes refinement iterations."),
@@ -204,6 +208,7 @@ def align_embeddings_command(
 
     config = AlignConfig(
         supervised=supervised,
+        init=init,
         normalize=normalize,
         n_epochs=n_epochs,
         epoch_size=epoch_size,
@@ -221,9 +226,19 @@ def align_embeddings_command(
     table = Table(title=f"{src.name} → {tgt.name} ({result.metrics['mode']})")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in ("src_words", "tgt_words", "eval_pairs", "mean_cosine", "p_at_1", "p_at_5", "chance_p_at_1"):
+    for key in (
+        "init",
+        "src_words",
+        "tgt_words",
+        "eval_pairs",
+        "mean_cosine",
+        "p_at_1",
+        "p_at_5",
+        "chance_p_at_1",
+    ):
         if key in result.metrics:
             value = result.metrics[key]
-            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+            if value is not None:
+                table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
     console.print(table)
     console.print(f"wrote {out_dir}/aligned.kv, mapping.npy, metrics.json", highlight=False)
