@@ -22,8 +22,7 @@ def tiny(tmp_path_factory):
     roots = {}
     for layout in ("iemocap", "mosei", "sewa"):
         root = tmp_path_factory.mktemp("mini") / layout
-        summary = generate_mini_corpus(root, layout=layout, size="tiny", seed=0, nj=1)
-        assert summary.elapsed_seconds < 10, f"tiny {layout} took {summary.elapsed_seconds} s"
+        generate_mini_corpus(root, layout=layout, size="tiny", seed=0, nj=1)
         roots[layout] = root
     return roots
 

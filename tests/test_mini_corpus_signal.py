@@ -59,7 +59,6 @@ def test_both_modalities_carry_signal_and_fusion_helps(tmp_path):
     root = tmp_path / "iemocap"
     summary = generate_mini_corpus(root, layout="iemocap", size="default", seed=0, nj=2)
     assert 900 <= summary.n_labelled <= 1100
-    assert summary.elapsed_seconds < 60, f"default iemocap took {summary.elapsed_seconds} s"
     records = [
         r for r in read_manifest(root / "manifest.jsonl") if r["labelled"] and r["label"] in FOUR_CLASS
     ]
