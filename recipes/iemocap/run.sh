@@ -23,6 +23,7 @@ fast=false              # true: a handful of epochs everywhere (CI)
 fast_epochs=2
 emb_dim=50              # Speech2Vec and Word2Vec dimension (Table 3: 50, 100, 200, 300)
 s2v_epochs=20           # Speech2Vec training epochs
+s2v_threads=2           # CPU threads for Speech2Vec training (the demo machine has 2 cores)
 seed=1
 configs="s2v_acoustic s2v_speech_emb s2v_word_emb s2v_dual s2v_dual_w2v"
 
@@ -55,7 +56,7 @@ if stage_begin 3 "embeddings: Word2Vec (text) and Speech2Vec (speech), $emb_dim-
     emb=$(fold_emb "$fold")
     serkit train-word2vec "$train" "$emb/w2v.kv" --dim "$emb_dim" --workers 1 --seed "$seed"
     serkit train-speech2vec "$train" feats/all_word-mfcc.h5 "$emb/s2v" --dim "$emb_dim" \
-      --epochs "$s2v_epochs" --seed "$seed"
+      --epochs "$s2v_epochs" --seed "$seed" --threads "$s2v_threads"
   done
   stage_done 3
 fi
