@@ -236,9 +236,8 @@ def align_embeddings_command(
         "p_at_5",
         "chance_p_at_1",
     ):
-        if key in result.metrics:
-            value = result.metrics[key]
-            if value is not None:
-                table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+        value = result.metrics.get(key)
+        if value is not None:
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
     console.print(table)
     console.print(f"wrote {out_dir}/aligned.kv, mapping.npy, metrics.json", highlight=False)

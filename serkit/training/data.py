@@ -239,11 +239,13 @@ class WordStream:
     def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         kv = self.kv
         out = np.zeros((len(self.words(utt)), kv.vector_size), dtype=np.float32)
+        known = np.zeros(len(out), dtype=bool)
         for i, word in enumerate(self.words(utt)):
             if word in kv.key_to_index:
-                out[i] = kv[word]
-                if self.normalize == "vocabulary":
-                    out[i] = (out[i] - self.stats[0]) / self.stats[1]
+                out[i], known[i] = kv[word], True
+        if self.normalize == "vocabulary":
+            mean, std = self.stats
+            out[known] = (out[known] - mean) / std
         return out
 
 
