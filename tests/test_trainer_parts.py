@@ -83,6 +83,74 @@ def test_exp_dir_name_ignores_resume_safe_overrides() -> None:
     assert configs.differences(a, configs.resolve({**BASE, "optim": {"lr": 1.0}})) == ["optim.lr"]
 
 
+def test_extends_merges_mappings_and_named_lists_and_drops_items(tmp_path: Path) -> None:
+    (tmp_path / "base").mkdir()
+    write_config(
+        tmp_path / "base" / "root.yaml",
+        {**BASE, "optim": {"lr": 0.1, "betas": [0.8, 0.9]}, "train": {"epochs": 3, "patience": 2}},
+    )
+    write_config(
+        tmp_path / "base" / "two.yaml",
+        {
+            "extends": "root.yaml",
+            "data": {"streams": [{"name": "words", "type": "words", "kv": "exp/emb/{fold}/w2v/w2v.kv"}]},
+            "train": {"epochs": 5},
+        },
+    )
+    row = write_config(
+        tmp_path / "row.yaml",
+        {
+            "extends": "base/two.yaml",
+            "model": {"hidden": [4]},
+            "data": {"streams": [{"name": "acoustic", "max_frames": 7}, {"name": "words", "drop": True}]},
+            "optim": {"betas": [0.5, 0.6]},
+        },
+    )
+    config = configs.load(row)
+    assert config["name"] == "row" and config["model"] == {"name": "mean_pool", "hidden": [4]}
+    assert [s["name"] for s in config["data"]["streams"]] == ["acoustic"]
+    assert config["data"]["streams"][0]["max_frames"] == 7
+    assert config["optim"]["lr"] == 0.1 and config["optim"]["betas"] == [0.5, 0.6]  # lists replace
+    assert (config["train"]["epochs"], config["train"]["patience"]) == (5, 2)
+    assert "extends" not in config
+    two = configs.load(tmp_path / "base" / "two.yaml", fold="fold2")
+    assert [s["name"] for s in two["data"]["streams"]] == ["acoustic", "words"]
+    assert two["data"]["streams"][1]["kv"] == "exp/emb/fold2/w2v/w2v.kv"
+    assert configs.load(tmp_path / "base" / "two.yaml")["data"]["streams"][1]["kv"] == "exp/emb/w2v/w2v.kv"
+
+
+def test_extends_mistakes_name_the_file(tmp_path: Path) -> None:
+    write_config(tmp_path / "a.yaml", {**BASE, "extends": "b.yaml"})
+    write_config(tmp_path / "b.yaml", {"extends": "a.yaml"})
+    with pytest.raises(SerkitError, match="extends cycle: a.yaml → b.yaml → a.yaml") as err:
+        configs.load(tmp_path / "a.yaml")
+    assert Path(err.value.path).name == "a.yaml"
+    write_config(
+        tmp_path / "c.yaml", {"extends": "a.yaml", "data": {"streams": [{"name": "x", "drop": True}]}}
+    )
+    write_config(tmp_path / "a.yaml", BASE)
+    with pytest.raises(SerkitError, match="cannot drop 'x'"):
+        configs.load(tmp_path / "c.yaml")
+    write_config(tmp_path / "d.yaml", {"extends": "missing.yaml"})
+    with pytest.raises(SerkitError, match="config not found"):
+        configs.load(tmp_path / "d.yaml")
+    with pytest.raises(SerkitError, match="bad fold name"):
+        configs.load(tmp_path / "a.yaml", fold="../x")
+
+
+def test_fold_placeholder_in_sets_and_the_default_exp_dir(tmp_path: Path) -> None:
+    sets = {"train": "data/{fold}/train", "dev": "data/{fold}/dev", "test": "data/{fold}/test"}
+    path = write_config(tmp_path / "f.yaml", {**BASE, "data": {**BASE["data"], "sets": sets}})
+    assert configs.load(path, fold="fold3")["data"]["sets"]["dev"] == "data/fold3/dev"
+    assert configs.load(path)["data"]["sets"] == {
+        "train": "data/train",
+        "dev": "data/dev",
+        "test": "data/test",
+    }
+    assert configs.default_exp_dir("conf/f.yaml", ["optim.lr=0.01"], "fold3") == Path("exp/f_lr0.01/fold3")
+    assert configs.default_exp_dir("conf/f.yaml", fold=None) == Path("exp/f")
+
+
 # --------------------------------------------------------------------------- batching
 
 

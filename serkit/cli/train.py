@@ -18,7 +18,8 @@ from serkit.cli.app import app, console
 @app.command("train")
 def train(
     config: Path = typer.Option(..., "--config", "-c", help="YAML config (recipes/<name>/conf/*.yaml)."),
-    exp: Path = typer.Option(None, help="Exp dir; default exp/<config name>[_<overrides>]."),
+    fold: str = typer.Option(None, help="Fold put for {fold} in the config (default: the fixed split)."),
+    exp: Path = typer.Option(None, help="Exp dir; default exp/<config name>[_<overrides>][/<fold>]."),
     overrides: list[str] = typer.Option(
         [], "--set", help="Override a config key: --set optim.lr=0.0005 (repeatable)."
     ),
@@ -27,12 +28,12 @@ def train(
 
     Run under torchrun for DDP (python -m torch.distributed.run --nproc_per_node N -m serkit train ...).
 
-    Example: serkit train --config conf/mean_pool.yaml --exp exp/mean_pool --set train.epochs=30
+    Example: serkit train --config conf/mean_pool.yaml --fold fold1 --set train.epochs=30
     """
     from serkit.training import trainer
 
     command = "serkit " + shlex.join(sys.argv[1:])
-    summary = trainer.run(config, exp, overrides, command)
+    summary = trainer.run(config, exp, overrides, command, fold)
     if summary.main_process and summary.best_value is not None:
         console.print(
             f"{summary.exp_dir}: best {summary.metric} {summary.best_value:.4f} "

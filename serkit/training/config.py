@@ -1,4 +1,13 @@
-"""Training configs: load a YAML file, apply ``key=value`` overrides, fill defaults, name the exp dir.
+"""Training configs: load a YAML file and its bases, apply overrides and ``{fold}``, fill defaults.
+
+``extends: base.yaml`` (or a list; relative to the file; bases may extend others) deep-merges
+the file onto its bases: mappings merge key by key; a list whose items are all mappings with a
+``name`` (``data.streams``) merges item by item by name, new names appended in order, and an
+item ``{name: X, drop: true}`` removes X; any other list or value replaces the base's. A cycle
+is an error. The resolved config (no ``extends``) is what an exp dir's ``config.yaml`` records.
+
+``{fold}`` in any string becomes the fold of ``serkit train --fold NAME``; without a fold it is
+removed with its ``/`` (``data/{fold}/train`` → ``data/train``).
 
 A config has six sections; every key not given takes the default below
 (:data:`DEFAULTS`), and an unknown key is an error (except under ``model``,
@@ -164,9 +173,18 @@ def read_yaml(text: str):
     return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
 
 
-def load(path: str | Path, overrides: list[str] | None = None) -> dict:
-    """Read a YAML config, apply ``key=value`` overrides and return it resolved."""
+def load(path: str | Path, overrides: list[str] | None = None, fold: str | None = None) -> dict:
+    """Read a YAML config (its ``extends`` chain merged), apply overrides and ``{fold}``, resolve it."""
     path = Path(path)
+    raw = read_extended(path)
+    raw.setdefault("name", path.stem)
+    for item in overrides or []:
+        apply_override(raw, item)
+    return resolve(substitute_fold(raw, fold), source=path)
+
+
+def read_config_file(path: Path) -> dict:
+    """One YAML file as a mapping (its ``extends`` not followed)."""
     if not path.is_file():
         raise SerkitError("config not found", path=path, hint="give a YAML file, e.g. conf/mean_pool.yaml")
     try:
@@ -178,10 +196,88 @@ def load(path: str | Path, overrides: list[str] | None = None) -> dict:
         ) from None
     if not isinstance(raw, dict):
         raise SerkitError("a config must be a YAML mapping", path=path)
-    raw.setdefault("name", path.stem)
-    for item in overrides or []:
-        apply_override(raw, item)
-    return resolve(raw, source=path)
+    return raw
+
+
+def read_extended(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """The config at ``path`` deep-merged onto its ``extends`` bases (paths relative to the file).
+
+    ``extends`` is a file or a list of files, merged in order; bases may extend others.
+    """
+    here = path.resolve()
+    if here in chain:
+        cycle = " → ".join(p.name for p in (*chain, here))
+        raise SerkitError(f"extends cycle: {cycle}", path=path, hint="remove one of the extends")
+    raw = read_config_file(path)
+    bases = raw.pop("extends", None)
+    if bases is None:
+        return merge({}, raw, path)
+    if isinstance(bases, str):
+        bases = [bases]
+    if not isinstance(bases, list) or not all(isinstance(b, str) and b for b in bases):
+        raise SerkitError("extends must name a config file or a list of them", path=path)
+    merged: dict = {}
+    for base in bases:
+        merged = merge(merged, read_extended(path.parent / base, (*chain, here)), path)
+    return merge(merged, raw, path)
+
+
+def merge(base, over, source: Path | None = None):
+    """``over`` deep-merged onto ``base`` (neither changed); see the module docstring."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = copy.deepcopy(base)
+        for key, value in over.items():
+            out[key] = merge(base[key], value, source) if key in base else merge(None, value, source)
+        return out
+    named_base = base is None or (isinstance(base, list) and _named(base))
+    if isinstance(over, list) and over and _named(over) and named_base:
+        return _merge_named(base or [], over, source)
+    return copy.deepcopy(over)
+
+
+def _named(items: list) -> bool:
+    return all(isinstance(item, dict) and item.get("name") for item in items)
+
+
+def _merge_named(base: list[dict], over: list[dict], source: Path | None) -> list[dict]:
+    out = [copy.deepcopy(item) for item in base]
+    for item in over:
+        names = [b["name"] for b in out]
+        if item.get("drop"):
+            if set(item) - {"name", "drop"}:
+                raise SerkitError(f"item {item['name']!r}: drop takes no other key", path=source)
+            if item["name"] not in names:
+                raise SerkitError(
+                    f"cannot drop {item['name']!r}: no such item in the base",
+                    path=source,
+                    hint=f"the base has {', '.join(names) or 'none'}",
+                )
+            del out[names.index(item["name"])]
+        elif item["name"] in names:
+            i = names.index(item["name"])
+            out[i] = merge(out[i], item, source)
+        else:
+            out.append(merge(None, item, source))
+    return out
+
+
+FOLD = "{fold}"
+
+
+def substitute_fold(raw, fold: str | None):
+    """Every ``{fold}`` replaced by ``fold``; without one, removed with the ``/`` beside it."""
+    if fold is not None and (not re.fullmatch(r"[A-Za-z0-9_+-]+", fold) or fold in (".", "..")):
+        raise SerkitError(f"bad fold name {fold!r}", hint="use letters, digits, _ + or -, e.g. fold1")
+    if isinstance(raw, dict):
+        return {k: substitute_fold(v, fold) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [substitute_fold(v, fold) for v in raw]
+    if not isinstance(raw, str) or FOLD not in raw:
+        return raw
+    if fold:
+        return raw.replace(FOLD, fold)
+    text = raw.replace(f"{FOLD}/", "").replace(f"/{FOLD}", "").replace(FOLD, "")
+    return re.sub("/{2,}", "/", text)
 
 
 def parse_override(item: str) -> tuple[str, object]:
@@ -349,8 +445,10 @@ def differences(old: dict, new: dict, ignore: tuple[str, ...] = RESUME_SAFE) -> 
     return sorted(k for k in set(a) | set(b) if k not in ignore and a.get(k) != b.get(k))
 
 
-def default_exp_dir(config_path: str | Path, overrides: list[str] | None = None, root: str = "exp") -> Path:
-    """``exp/<config stem>`` plus a suffix naming the overrides that change the experiment.
+def default_exp_dir(
+    config_path: str | Path, overrides: list[str] | None = None, fold: str | None = None, root: str = "exp"
+) -> Path:
+    """``exp/<config stem>`` plus a suffix naming the overrides that change the experiment, then ``/<fold>``.
 
     ``--set optim.lr=0.01`` → ``exp/mean_pool_lr0.01``; overrides of :data:`RESUME_SAFE`
     keys add nothing, so a rerun with more epochs or patience finds (and resumes) the same dir.
@@ -362,7 +460,8 @@ def default_exp_dir(config_path: str | Path, overrides: list[str] | None = None,
             continue
         text = re.sub(r"[^A-Za-z0-9.+-]+", "-", str(value)).strip("-")
         parts.append(f"{key.split('.')[-1]}{text}")
-    return Path(root) / "_".join(parts)
+    exp = Path(root) / "_".join(parts)
+    return exp / fold if fold else exp
 
 
 def dump(config: dict) -> str:

@@ -69,10 +69,11 @@ def run(
     exp_dir: str | Path | None = None,
     overrides: list[str] | None = None,
     command: str = "",
+    fold: str | None = None,
 ) -> Summary:
     """``serkit train``: load and resolve the config, name the exp dir, train (or resume)."""
-    config = configs.load(config_path, overrides)
-    exp = Path(exp_dir) if exp_dir else configs.default_exp_dir(config_path, overrides)
+    config = configs.load(config_path, overrides, fold)
+    exp = Path(exp_dir) if exp_dir else configs.default_exp_dir(config_path, overrides, fold)
     return train(config, exp, command)
 
 
