@@ -153,9 +153,11 @@ def train_in(root: Path, raw_config: dict, exp: str) -> trainer.Summary:
 
 
 def recipe_configs(recipe: str) -> dict[str, dict]:
-    """The configs a recipe ships, ``recipes/<recipe>/conf/*.yaml``, by file name."""
+    """The table-row configs a recipe ships (``recipes/<recipe>/conf/*.yaml`` but its ``base*.yaml``),
+    by file name, their ``extends`` merged."""
     conf = Path(__file__).resolve().parents[1] / "recipes" / recipe / "conf"
-    return {path.name: configs.read_yaml(path.read_text()) for path in sorted(conf.glob("*.yaml"))}
+    rows = [path for path in sorted(conf.glob("*.yaml")) if not path.name.startswith("base")]
+    return {path.name: configs.read_extended(path) for path in rows}
 
 
 def build_from_config(raw: dict, stream_dims: dict[str, int]) -> nn.Module:
