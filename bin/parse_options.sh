@@ -9,10 +9,15 @@
 #   --foo-bar=VALUE    the same
 #   --config FILE      sources FILE first (any number of times, in order)
 #   --help, -h         prints the script's header comment and every option with its default
+#                      and the comment of its declaration
+#
+# Options may also be declared in files named in $po_option_files (bin/recipe.sh declares the
+# options every recipe shares there), sourced before this file.
 #
 # A boolean option (default true or false) only takes true or false. An unknown
 # option is an error. Positional arguments are left in "$@". The names of the options
-# given on the command line are left in $po_given (" stage stop_stage "), for bin/stage.sh.
+# given on the command line are left in $po_given (" stage stop_stage "), for bin/stage.sh, and the
+# command line itself in $po_argv.
 
 __po_die() { echo "$0: $*" >&2; exit 1; }
 
@@ -21,15 +26,28 @@ __po_help() {
   # The header comment of the calling script (after the shebang), as Kaldi prints it.
   sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$script" >&2
   echo "Options (default in brackets):" >&2
-  local name value
+  local name value note
   for name in $__po_names; do
     value=${!name}
-    printf '  --%-24s [%s]\n' "${name//_/-}" "$value" >&2
+    note=$(__po_declarations | awk -v n="$name" -F'\t' '$1 == n { print $2; exit }')
+    printf '  --%-24s [%s]%s\n' "${name//_/-}" "$value" "${note:+  $note}" >&2
   done
 }
 
-# Record the option variables the script declared, before any --config changes them.
-__po_names=$(sed -n '1,/parse_options\.sh/s/^\([a-z][a-z0-9_]*\)=.*/\1/p' "$0" | awk '!seen[$0]++' | tr '\n' ' ')
+# "name<TAB>comment" for every option declared (name=default  # comment) in the files of
+# $po_option_files (shared options, e.g. bin/recipe.sh) and in the script up to this file's line.
+__po_declarations() {
+  local file
+  for file in ${po_option_files:-}; do
+    sed -n 's/^\([a-z][a-z0-9_]*\)=[^#]*\(#[[:space:]]*\(.*\)\)\{0,1\}$/\1\t\3/p' "$file"
+  done
+  sed -n '1,/parse_options\.sh/s/^\([a-z][a-z0-9_]*\)=[^#]*\(#[[:space:]]*\(.*\)\)\{0,1\}$/\1\t\3/p' "$0"
+}
+
+# Record the option variables declared, before any --config changes them.
+__po_names=$(__po_declarations | cut -f1 | awk '!seen[$0]++' | tr '\n' ' ')
+
+po_argv=$*
 
 # First pass: --config files, sourced in order.
 __po_args=("$@")

@@ -15,15 +15,17 @@ stage=0
 stop_stage=100
 force_stage=
 use_gpu=false
-db_path=/corpora/demo
+db_path=/corpora/demo   # where the corpus is
 nj=4
 . {repo}/bin/parse_options.sh
 . {repo}/bin/stage.sh
 done_dir=$PWD/exp/.done
 echo "stage=$stage stop_stage=$stop_stage use_gpu=$use_gpu db_path=$db_path nj=$nj args=$*"
 for n in 1 2 3; do
-  if stage_begin $n "step $n"; then
-    echo "ran $n" >> ran.txt
+  uses=
+  [ $n = 2 ] && uses=db_path
+  if stage_begin $n "step $n" $uses; then
+    echo "ran $n stale=$stage_stale" >> ran.txt
     stage_done $n
   fi
 done
@@ -62,23 +64,62 @@ def test_config_is_sourced_first_and_help_shows_defaults(tmp_path: Path) -> None
     assert r.returncode == 0
     assert "A toy recipe." in r.stderr and "Usage: run.sh" in r.stderr
     assert "--db-path" in r.stderr and "[/corpora/demo]" in r.stderr and "--use-gpu" in r.stderr
+    assert "where the corpus is" in r.stderr  # the declaration's comment
+
+
+def test_recipe_help_lists_shared_and_own_options() -> None:
+    r = subprocess.run(
+        ["bash", "run.sh", "--help"], cwd=REPO / "recipes" / "TEMPLATE", capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    for option in ("--stage", "--mini-size", "--db", "--folds", "--ngpu", "--fast", "--seed", "--cmd"):
+        assert f"  {option} " in r.stderr, option
+    assert "--window" in r.stderr and "34-d feature window" in r.stderr
+    assert "po-option-files" not in r.stderr
+
+
+def _ran(tmp_path: Path) -> list[str]:
+    return (tmp_path / "ran.txt").read_text().splitlines()
 
 
 def test_stages_skip_when_done_and_rerun_from_stage(tmp_path: Path) -> None:
     assert _run(tmp_path).returncode == 0
-    assert (tmp_path / "ran.txt").read_text().split("\n")[:-1] == ["ran 1", "ran 2", "ran 3"]
+    assert _ran(tmp_path) == ["ran 1 stale=false", "ran 2 stale=true", "ran 3 stale=true"]
     r = _run(tmp_path)
     assert "already done" in r.stderr and "--force-stage 2" in r.stderr
-    assert (tmp_path / "ran.txt").read_text().count("ran") == 3
+    assert len(_ran(tmp_path)) == 3
     r = _run(tmp_path, "--stage", "2")
-    assert (tmp_path / "ran.txt").read_text().split("\n")[3:-1] == ["ran 2", "ran 3"]
+    assert _ran(tmp_path)[3:] == ["ran 2 stale=true", "ran 3 stale=true"]
     assert "Stage 2: step 2" in r.stderr
     # Forcing stage 1 makes the later stages stale, so they run again too.
     _run(tmp_path, "--force-stage", "1")
-    assert (tmp_path / "ran.txt").read_text().split("\n")[5:-1] == ["ran 1", "ran 2", "ran 3"]
+    assert [x.split()[1] for x in _ran(tmp_path)[5:]] == ["1", "2", "3"]
     r = _run(tmp_path, "--stage", "1", "--stop-stage", "1")
-    assert (tmp_path / "ran.txt").read_text().split("\n")[8:-1] == ["ran 1"]
+    assert [x.split()[1] for x in _ran(tmp_path)[8:]] == ["1"]
     assert "Stage 2" not in r.stderr
+
+
+def test_marker_records_options_and_a_changed_option_redoes_the_stage(tmp_path: Path) -> None:
+    assert _run(tmp_path).returncode == 0
+    assert "option db_path=/corpora/demo" in (tmp_path / "exp/.done/stage.2").read_text()
+    r = _run(tmp_path, "--db-path", "/other")
+    assert r.returncode == 0, r.stderr
+    assert "Stage 1: step 1 — already done" in r.stderr
+    assert "db_path: '/corpora/demo' -> '/other'" in r.stderr
+    assert _ran(tmp_path)[3:] == ["ran 2 stale=true", "ran 3 stale=true"]
+    # The same options again: nothing to do.
+    _run(tmp_path, "--db-path", "/other")
+    assert len(_ran(tmp_path)) == 5
+
+
+def test_an_interrupted_stage_resumes_instead_of_starting_afresh(tmp_path: Path) -> None:
+    assert _run(tmp_path, "--stop-stage", "2").returncode == 0
+    # Stage 3 never finished: its next run is not stale (it may resume its own partial outputs).
+    _run(tmp_path)
+    assert _ran(tmp_path)[-1] == "ran 3 stale=true"  # stage 2 ran in the first call: 3's inputs are new
+    (tmp_path / "exp/.done/stage.3").unlink()
+    _run(tmp_path)
+    assert _ran(tmp_path)[-1] == "ran 3 stale=false"
 
 
 def test_log_lines_carry_a_timestamp(tmp_path: Path) -> None:
