@@ -31,7 +31,9 @@ from serkit.models.learned_alignment import (
     span_mean,
 )
 from serkit.training import config as configs
-from serkit.training.data import Collator, EmotionDataset, frame_span, task_for, word_times
+from serkit.training.batching import Collator
+from serkit.training.dataset import EmotionDataset, task_for
+from serkit.training.streams import frame_span, word_times
 
 SPEECH = [30, 12, 21, 8]
 WORDS = [3, 5, 1, 2]

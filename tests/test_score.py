@@ -14,8 +14,9 @@ import yaml
 from conftest import run_serkit
 from test_trainer import CLASSES, TINY_CONFIG, make_task, train_in_process
 
-from serkit import datadir, metrics, report
+from serkit import datadir, metrics, results, scoring
 from serkit.errors import SerkitError
+from serkit.experiment import load_trained
 from serkit.store import StoreWriter
 
 PNG = b"\x89PNG"
@@ -39,6 +40,12 @@ def test_score_writes_json_with_protocol_a_table_and_plots(recipe: Path) -> None
     assert protocol["data_dir"] == "data/test" and protocol["utterances"] == 24
     assert protocol["classes"] == CLASSES and protocol["class_map"] == {c: i for i, c in enumerate(CLASSES)}
     assert protocol["split"] == "synthetic test" and protocol["folds"] is None
+    assert protocol["corpus"] == {
+        "name": "iemocap",
+        "synthetic": True,
+        "utterances": 24,
+        "label": "synthetic mini corpus (`serkit make-mini-corpus`, 24 utterances), not IEMOCAP",
+    }
     assert protocol["checkpoint"].endswith("best.pt") and 1 <= protocol["checkpoint_epoch"] <= 8
     assert "mean per-class recall" in protocol["definitions"]["ua"]
     m = result["metrics"]
@@ -46,7 +53,15 @@ def test_score_writes_json_with_protocol_a_table_and_plots(recipe: Path) -> None
     confusion = np.array(m["confusion"])
     assert confusion.sum() == 24 and m["wa"] == pytest.approx(np.trace(confusion) / 24)
     assert m["ua"] == pytest.approx(np.mean(np.diag(confusion) / confusion.sum(1)))
-    for line in ("wa", "ua", "f1", "ang/hap/neu/sad", "24 utterances", "mean per-class recall"):
+    for line in (
+        "wa",
+        "ua",
+        "f1",
+        "ang/hap/neu/sad",
+        "24 utterances",
+        "mean per-class recall",
+        "not IEMOCAP",
+    ):
         assert line in " ".join(done.stdout.split()), line
     assert (exp / "plots" / "confusion_test.png").read_bytes()[:4] == PNG
     assert (exp / "plots" / "curves.png").read_bytes()[:4] == PNG
@@ -54,10 +69,16 @@ def test_score_writes_json_with_protocol_a_table_and_plots(recipe: Path) -> None
 
 def test_score_a_data_dir_and_reject_an_unknown_set(recipe: Path, monkeypatch) -> None:
     monkeypatch.chdir(recipe)
-    result = report.score_exp("exp/tiny", "data/dev")
+    result = scoring.score_exp("exp/tiny", "data/dev")
     assert result["set"] == "dev" and result["protocol"]["utterances"] == 24
+    shutil.copytree("data/test", "other/place/test")
+    elsewhere = scoring.score_exp("exp/tiny", "other/place/test")
+    assert elsewhere["set"] == "other-place-test" and Path("exp/tiny/scores/other-place-test.json").is_file()
+    assert json.loads(Path("exp/tiny/scores/dev.json").read_text())["set"] == "dev"  # not overwritten
+    shutil.rmtree("other")
+    os.remove("exp/tiny/scores/other-place-test.json")
     with pytest.raises(SerkitError, match="no set 'eval'"):
-        report.score_exp("exp/tiny", "eval")
+        scoring.score_exp("exp/tiny", "eval")
 
 
 def test_folds_are_aggregated_as_mean_and_sd(recipe: Path, monkeypatch) -> None:
@@ -67,22 +88,22 @@ def test_folds_are_aggregated_as_mean_and_sd(recipe: Path, monkeypatch) -> None:
         config = yaml.safe_load(Path(f"exp/cv/{fold}/config.yaml").read_text())
         config["data"]["sets"]["test"] = test_set
         Path(f"exp/cv/{fold}/config.yaml").write_text(yaml.safe_dump(config))
-    result = report.score_exp("exp/cv", "test")
+    result = scoring.score_exp("exp/cv", "test")
     folds = [json.loads(Path(f"exp/cv/{f}/scores/test.json").read_text()) for f in ("fold1", "fold2")]
     for key in ("wa", "ua", "f1"):
         assert result["metrics"][key] == metrics.mean_sd([f["metrics"][key] for f in folds])
     assert result["protocol"]["folds"] == ["fold1", "fold2"] and result["protocol"]["utterances"] == 48
-    assert json.loads(Path("exp/cv/scores/folds.json").read_text()) == json.loads(json.dumps(result))
-    assert "2 folds (mean ± sd)" in report.protocol_line(result)
+    assert json.loads(Path("exp/cv/scores/test.json").read_text()) == json.loads(json.dumps(result))
+    assert "2 folds (mean ± sd)" in results.protocol_line(result)
 
 
 def test_results_tables_per_protocol_with_the_papers_figures(recipe: Path, monkeypatch) -> None:
     monkeypatch.chdir(recipe)
     if not Path("exp/tiny/scores/test.json").is_file():
-        report.score_exp("exp/tiny", "test")
-    if not Path("exp/cv/scores/folds.json").is_file():
+        scoring.score_exp("exp/tiny", "test")
+    if not Path("exp/cv/scores/test.json").is_file():
         pytest.skip("needs the folds test")
-    folds_split = json.loads(Path("exp/cv/scores/folds.json").read_text())["protocol"]["split"]
+    folds_split = json.loads(Path("exp/cv/scores/test.json").read_text())["protocol"]["split"]
     paper = {
         "paper": "A synthetic paper",
         "rows": {
@@ -92,20 +113,33 @@ def test_results_tables_per_protocol_with_the_papers_figures(recipe: Path, monke
     }
     Path("paper.yaml").write_text(yaml.safe_dump(paper))
     Path("RESULTS.md").write_text(
-        f"# Mine\n\nhand notes\n\n{report.BEGIN}\nold\n{report.END}\n\nmore notes\n"
+        f"# Mine\n\nhand notes\n\n{results.BEGIN}\nold\n{results.END}\n\nmore notes\n"
     )
-    assert report.write_results(".") == Path("RESULTS.md")
+    assert results.write_results(".") == Path("RESULTS.md")
     text = Path("RESULTS.md").read_text()
     assert text.startswith("# Mine\n\nhand notes") and text.rstrip().endswith("more notes")
     assert "\nold\n" not in text
     tables = [line for line in text.splitlines() if line.startswith("| config")]
     # Single splits first (dev, scored as a data dir above; test), then the 2-fold protocol.
     headings = [line for line in text.splitlines() if line.startswith("### ")]
-    assert headings[:3] == ["### dev: synthetic dev", "### test: synthetic test", f"### test: {folds_split}"]
-    assert tables[1] == tables[2] == "| config | WA | paper WA | UA | paper UA | F1 | paper row | exp |"
-    assert tables[0] == "| config | WA | UA | F1 | paper row | exp |"  # the paper gives no dev figures
+    assert [h.split(" (")[0] for h in headings[:3]] == [
+        "### dev: synthetic dev",
+        "### test: synthetic test",
+        f"### test: {folds_split}",
+    ]
+    mini = "synthetic mini corpus (`serkit make-mini-corpus`, 24 utterances), not IEMOCAP"
+    assert f"Corpus: {mini}." in text and all(mini in h for h in headings[:3])
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert rows and all(f"| {mini} |" in row for row in rows)
+    header = "| config | WA | paper WA | UA | paper UA | F1 | paper row | corpus | exp |"
+    assert tables[1] == tables[2] == header
+    assert (
+        tables[0] == "| config | WA | UA | F1 | paper row | corpus | exp |"
+    )  # the paper gives no dev figures
     tiny = json.loads(Path("exp/tiny/scores/test.json").read_text())["metrics"]
     row = f"| `tiny` | {100 * tiny['wa']:.2f} | 70.1 | {100 * tiny['ua']:.2f} | 68.49 |"
+    assert results.write_results(".", "exp/RESULTS.md") == Path("exp/RESULTS.md")
+    assert Path("exp/RESULTS.md").read_text() == text  # the same scores give the committed file
     assert row in text and "`exp/tiny` |" in text
     assert "± " in text and "`exp/cv` |" in text and "`exp/cv/fold1`" not in text
     assert "- `dual`: Table 2, dual BiLSTM" in text
@@ -115,7 +149,7 @@ def test_results_tables_per_protocol_with_the_papers_figures(recipe: Path, monke
 def test_frame_level_regression_trains_on_ccc_and_scores_traces(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     for name, count in (("train", 12), ("dev", 4), ("test", 4)):
-        data = datadir.DataDir(meta={"corpus": "synthetic"})
+        data = datadir.DataDir(meta={"corpus": "sewa", "synthetic": True})
         feats, labels = {}, {}
         for i in range(count):
             utt = f"{name}{i:02d}"
@@ -148,8 +182,8 @@ def test_frame_level_regression_trains_on_ccc_and_scores_traces(tmp_path: Path) 
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        result = report.score_exp("exp/ccc", "test")
-        report.write_results(".")
+        result = scoring.score_exp("exp/ccc", "test")
+        results.write_results(".")
     finally:
         os.chdir(cwd)
     m = result["metrics"]
@@ -158,6 +192,31 @@ def test_frame_level_regression_trains_on_ccc_and_scores_traces(tmp_path: Path) 
     assert result["protocol"]["dims"] == ["arousal", "valence"] and result["protocol"]["level"] == "frame"
     assert (tmp_path / "exp" / "ccc" / "plots" / "ccc_test.png").read_bytes()[:4] == PNG
     assert (
-        "| config | ccc_arousal | ccc_valence | ccc_mean | paper row | exp |"
+        "| config | ccc_arousal | ccc_valence | ccc_mean | paper row | corpus | exp |"
         in (tmp_path / "RESULTS.md").read_text()
     )
+
+
+def test_the_corpus_label_says_what_the_meta_json_says_and_nothing_more() -> None:
+    assert scoring.corpus({}, 10)["label"] == "corpus unknown (meta.json has no corpus)"
+    assert "does not say which" in scoring.corpus({"corpus": "mosei"}, 10)["label"]
+    counts = {"total": {"total": 812}}
+    mini = scoring.corpus({"corpus": "sewa", "synthetic": True, "corpus_counts": counts}, 10)
+    assert mini["label"] == "synthetic mini corpus (`serkit make-mini-corpus`, 812 utterances), not SEWA"
+    meta = {"corpus": "iemocap", "synthetic": False, "corpus_counts": {"total": {"total": 5531}}}
+    real = scoring.corpus({**meta, "published_match": True}, 1241)
+    assert real == {
+        "name": "iemocap",
+        "synthetic": False,
+        "utterances": 5531,
+        "label": "IEMOCAP (5,531 utterances, the published counts)",
+    }
+
+
+def test_a_trained_model_loads_with_what_applying_it_needs(recipe: Path, monkeypatch) -> None:
+    monkeypatch.chdir(recipe)
+    trained = load_trained("exp/tiny", "cpu")
+    assert trained.task["classes"] == CLASSES and not trained.model.training
+    assert trained.config["name"] == "tiny" and trained.input_dims == {"acoustic": 8}
+    assert trained.checkpoint_path == Path("exp/tiny/checkpoints/best.pt") and trained.epoch >= 1
+    assert set(trained.normalization) <= {s["name"] for s in trained.config["data"]["streams"]}

@@ -35,7 +35,12 @@ SETS = (("train", 64, 0), ("dev", 24, 1), ("test", 24, 2))
 def make_set(root: Path, name: str, n: int, seed: int, dims: int = 8) -> None:
     """A data dir ``root/data/<name>`` (imbalanced: half the utterances are ang) and its store."""
     rng = np.random.default_rng(seed)
-    meta = {"corpus": "synthetic", "classes": CLASSES, "protocol": {"split": f"synthetic {name}"}}
+    meta = {
+        "corpus": "iemocap",
+        "synthetic": True,
+        "classes": CLASSES,
+        "protocol": {"split": f"synthetic {name}"},
+    }
     data = datadir.DataDir(meta=meta)
     feats = {}
     for i in range(n):

@@ -11,9 +11,12 @@ import yaml
 
 from serkit import datadir, models
 from serkit.errors import SerkitError
+from serkit.experiment import default_dir
 from serkit.store import StoreWriter
 from serkit.training import config as configs
-from serkit.training.data import BucketBatchSampler, Collator, EmotionDataset, collate, task_for
+from serkit.training.batching import BucketBatchSampler, Collator, collate
+from serkit.training.dataset import EmotionDataset, task_for
+from serkit.training.streams import FrameStream, WordStream
 
 BASE = {
     "model": {"name": "mean_pool"},
@@ -70,13 +73,9 @@ def test_config_mistakes_are_user_errors(tmp_path: Path, override: str, message:
 
 
 def test_exp_dir_name_ignores_resume_safe_overrides() -> None:
-    assert configs.default_exp_dir("conf/dual.yaml") == Path("exp/dual")
-    assert configs.default_exp_dir("conf/dual.yaml", ["train.epochs=50", "train.patience=9"]) == Path(
-        "exp/dual"
-    )
-    assert configs.default_exp_dir("conf/dual.yaml", ["optim.lr=0.01", "train.epochs=5"]) == Path(
-        "exp/dual_lr0.01"
-    )
+    assert default_dir("conf/dual.yaml") == Path("exp/dual")
+    assert default_dir("conf/dual.yaml", ["train.epochs=50", "train.patience=9"]) == Path("exp/dual")
+    assert default_dir("conf/dual.yaml", ["optim.lr=0.01", "train.epochs=5"]) == Path("exp/dual_lr0.01")
     a = configs.resolve(BASE)
     b = configs.resolve({**BASE, "train": {"epochs": 99, "patience": 1}})
     assert configs.differences(a, b) == []
@@ -147,8 +146,8 @@ def test_fold_placeholder_in_sets_and_the_default_exp_dir(tmp_path: Path) -> Non
         "dev": "data/dev",
         "test": "data/test",
     }
-    assert configs.default_exp_dir("conf/f.yaml", ["optim.lr=0.01"], "fold3") == Path("exp/f_lr0.01/fold3")
-    assert configs.default_exp_dir("conf/f.yaml", fold=None) == Path("exp/f")
+    assert default_dir("conf/f.yaml", ["optim.lr=0.01"], "fold3") == Path("exp/f_lr0.01/fold3")
+    assert default_dir("conf/f.yaml", fold=None) == Path("exp/f")
 
 
 # --------------------------------------------------------------------------- batching
@@ -248,7 +247,7 @@ def test_word_stream_looks_words_up_in_a_kv_file(tmp_path: Path) -> None:
 def test_dataset_errors_name_the_file_and_the_fix(tmp_path: Path) -> None:
     data = make_dir(tmp_path / "data" / "train", {"u1": 1, "u2": 0})
     write_store(tmp_path / "train.h5", {"u1": np.zeros((4, 2))})
-    streams = [configs.STREAM_DEFAULTS["frames"] | {"name": "a", "store": str(tmp_path / "{set}.h5")}]
+    streams = [FrameStream.DEFAULTS | {"name": "a", "store": str(tmp_path / "{set}.h5")}]
     task = {"type": "classification", "level": "utterance", "classes": ["neg", "pos"]}
     with pytest.raises(SerkitError, match="not in the store") as err:
         EmotionDataset(data, streams, task)
@@ -269,7 +268,7 @@ def test_frame_level_targets_follow_the_frame_stream_in_chunks(tmp_path: Path) -
         10,
         ["a", "v"],
     )
-    streams = [configs.STREAM_DEFAULTS["frames"] | {"name": "acoustic", "store": str(tmp_path / "{set}.h5")}]
+    streams = [FrameStream.DEFAULTS | {"name": "acoustic", "store": str(tmp_path / "{set}.h5")}]
     config = configs.resolve({**BASE, "task": {"type": "regression", "level": "frame", "dims": ["v"]}})
     task = task_for(config, data)
     dataset = EmotionDataset(data, streams, task, chunk_frames=4)
@@ -318,7 +317,6 @@ def test_train_normalisation_uses_training_frames_only(tmp_path: Path) -> None:
     import numpy as np
 
     from serkit import store as stores
-    from serkit.training.data import FrameStream
 
     for name in ("train", "test"):
         (tmp_path / name).mkdir()
@@ -356,7 +354,6 @@ def test_train_normalisation_uses_training_frames_only(tmp_path: Path) -> None:
 
 
 def test_speaker_normalisation_removes_each_speakers_level(tmp_path: Path) -> None:
-    from serkit.training.data import FrameStream
 
     offsets = {"spkA": 10.0, "spkB": -50.0}
     with StoreWriter(tmp_path / "f.h5", "t", {}, frame_shift=0.1, frame_length=0.1, sample_rate=16000) as w:
@@ -387,7 +384,6 @@ def test_speaker_normalisation_removes_each_speakers_level(tmp_path: Path) -> No
 
 def test_vocabulary_normalisation_of_word_vectors(tmp_path: Path) -> None:
     from serkit.text.embeddings_io import make_keyed_vectors, save_kv
-    from serkit.training.data import WordStream
 
     vectors = np.array([[1.0, 10.0], [3.0, 10.5], [5.0, 9.5]], dtype=np.float32)  # one common direction
     save_kv(make_keyed_vectors(["a", "b", "c"], vectors), tmp_path / "w.kv")

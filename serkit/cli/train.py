@@ -19,7 +19,7 @@ from serkit.cli.app import app, console
 def train(
     config: Path = typer.Option(..., "--config", "-c", help="YAML config (recipes/<name>/conf/*.yaml)."),
     fold: str = typer.Option(None, help="Fold put for {fold} in the config (default: the fixed split)."),
-    exp: Path = typer.Option(None, help="Exp dir; default exp/<config name>[_<overrides>][/<fold>]."),
+    exp: Path = typer.Option(None, help="Exp dir; default exp/CONFIG_NAME[_OVERRIDES]/FOLD."),
     overrides: list[str] = typer.Option(
         [], "--set", help="Override a config key: --set optim.lr=0.0005 (repeatable)."
     ),
@@ -51,23 +51,29 @@ def score(
 ) -> None:
     """Score the best checkpoint on a set: scores/<set>.json, a rich table, plots/.
 
+    A data dir that is not one of the config's sets is filed under a slug of its path
+    (scores/other-dir-test.json), never over the config's own scores.
+
     Example: serkit score exp/mean_pool --set test
     """
     from rich.console import Console
 
-    from serkit import report
+    from serkit import results, scoring
 
-    result = report.score_exp(exp, set_name, device)
-    Console().print(report.table(result))
+    result = scoring.score_exp(exp, set_name, device)
+    Console().print(results.table(result))
 
 
 @app.command("results")
-def results(recipe_dir: Path = typer.Argument(..., help="A recipe dir with exp/ and paper.yaml.")) -> None:
-    """Regenerate RECIPE_DIR/RESULTS.md from its scored exp dirs, the paper's figures beside ours.
+def results_command(
+    recipe_dir: Path = typer.Argument(..., help="A recipe dir with exp/ and paper.yaml."),
+    out: Path = typer.Option(None, help="File to write; default RECIPE_DIR/RESULTS.md."),
+) -> None:
+    """Write RESULTS.md from the recipe's scored exp dirs, the corpus and the paper's figures beside ours.
 
-    Example: serkit results recipes/iemocap
+    Example: serkit results recipes/iemocap --out recipes/iemocap/exp/RESULTS.md
     """
-    from serkit import report
+    from serkit import results
 
-    path = report.write_results(recipe_dir)
+    path = results.write_results(recipe_dir, out)
     console.print(f"wrote {path}", highlight=False)

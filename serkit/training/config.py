@@ -58,7 +58,7 @@ Stream types: ``frames`` (``store[utt]``, frames × dims), ``words`` (a vector p
 or ``text.asr`` from the ``.kv`` file), and ``word_spans``: for each word of the named ``words``
 stream, the ``[first, stop)`` frame indices of the named ``frames`` stream that its ``words.ctm``
 times cover (W×2, for hard alignment; oracle ``text`` only, utterance level only; see
-:class:`serkit.training.data.WordSpanStream`).
+:class:`serkit.training.streams.WordSpanStream`; each type's keys and defaults are in that module).
 
 In a stream's ``store``, ``{set}`` is replaced by the data dir's base name
 (``data/train`` → ``feats/train_pyaa34.h5``); a store without ``{set}`` serves every set.
@@ -85,6 +85,7 @@ from pathlib import Path
 import yaml
 
 from serkit.errors import SerkitError
+from serkit.training.streams import STREAM_TYPES
 
 DEFAULTS: dict = {
     "name": None,
@@ -114,32 +115,6 @@ DEFAULTS: dict = {
         "deterministic": True,
     },
 }
-
-STREAM_DEFAULTS = {
-    "frames": {
-        "name": None,
-        "type": "frames",
-        "store": None,
-        "max_frames": None,
-        "normalize": None,
-        "stats_from": None,
-        "pad": "batch",
-    },
-    "words": {
-        "name": None,
-        "type": "words",
-        "kv": None,
-        "text": "text",
-        "max_words": None,
-        "oov": "zero",
-        "lowercase": False,
-        "normalize": None,
-        "pad": "batch",
-    },
-    "word_spans": {"name": None, "type": "word_spans", "words": None, "frames": None},
-}
-
-REQUIRED_STREAM_KEYS = {"frames": ("store",), "words": ("kv",), "word_spans": ("words", "frames")}
 
 RESUME_SAFE = ("train.epochs", "train.patience", "train.num_workers", "train.device")
 """Keys whose change neither renames the exp dir nor blocks resuming it."""
@@ -395,15 +370,16 @@ def _resolve_stream(stream, index: int, source) -> dict:
     if not isinstance(stream, dict):
         raise SerkitError(f"data.streams[{index}] must be a mapping", path=source)
     kind = stream.get("type", "frames")
-    if kind not in STREAM_DEFAULTS:
+    if kind not in STREAM_TYPES:
         raise SerkitError(
             f"data.streams[{index}].type is {kind!r}",
             path=source,
-            hint=f"use one of {', '.join(STREAM_DEFAULTS)}",
+            hint=f"use one of {', '.join(STREAM_TYPES)}",
         )
-    _check_keys(f"data.streams[{index}]", stream, STREAM_DEFAULTS[kind], source)
-    out = {**STREAM_DEFAULTS[kind], **stream}
-    required = REQUIRED_STREAM_KEYS[kind]
+    schema = STREAM_TYPES[kind]
+    _check_keys(f"data.streams[{index}]", stream, schema.DEFAULTS, source)
+    out = {**schema.DEFAULTS, **stream}
+    required = schema.REQUIRED
     if not out["name"] or not all(out[key] for key in required):
         needs = " and ".join(f"'{key}'" for key in ("name", *required))
         raise SerkitError(f"data.streams[{index}] needs {needs}", path=source)
@@ -411,17 +387,15 @@ def _resolve_stream(stream, index: int, source) -> dict:
 
 
 def _check_stream_references(streams: list[dict], source) -> None:
-    """A ``word_spans`` stream names a declared ``words`` stream and a declared ``frames`` stream."""
+    """A stream's references (``word_spans``: ``words``, ``frames``) name declared streams of their type."""
     kinds = {s["name"]: s["type"] for s in streams}
     for s in streams:
-        if s["type"] != "word_spans":
-            continue
-        for key in ("words", "frames"):
-            if kinds.get(s[key]) != key:
+        for key, ref_type in STREAM_TYPES[s["type"]].REFERENCES.items():
+            if kinds.get(s[key]) != ref_type:
                 raise SerkitError(
-                    f"stream {s['name']}: {key} is {s[key]!r}, not a declared {key} stream",
+                    f"stream {s['name']}: {key} is {s[key]!r}, not a declared {ref_type} stream",
                     path=source,
-                    hint=f"name one of the {key} streams of data.streams",
+                    hint=f"name one of the {ref_type} streams of data.streams",
                 )
 
 
@@ -443,25 +417,6 @@ def differences(old: dict, new: dict, ignore: tuple[str, ...] = RESUME_SAFE) -> 
     """Dotted keys whose values differ between two resolved configs, ignoring ``ignore``."""
     a, b = flatten(old), flatten(new)
     return sorted(k for k in set(a) | set(b) if k not in ignore and a.get(k) != b.get(k))
-
-
-def default_exp_dir(
-    config_path: str | Path, overrides: list[str] | None = None, fold: str | None = None, root: str = "exp"
-) -> Path:
-    """``exp/<config stem>`` plus a suffix naming the overrides that change the experiment, then ``/<fold>``.
-
-    ``--set optim.lr=0.01`` → ``exp/mean_pool_lr0.01``; overrides of :data:`RESUME_SAFE`
-    keys add nothing, so a rerun with more epochs or patience finds (and resumes) the same dir.
-    """
-    parts = [Path(config_path).stem]
-    for item in overrides or []:
-        key, value = parse_override(item)
-        if key in RESUME_SAFE:
-            continue
-        text = re.sub(r"[^A-Za-z0-9.+-]+", "-", str(value)).strip("-")
-        parts.append(f"{key.split('.')[-1]}{text}")
-    exp = Path(root) / "_".join(parts)
-    return exp / fold if fold else exp
 
 
 def dump(config: dict) -> str:

@@ -2,7 +2,7 @@
 
 ``torchrun`` (``python -m torch.distributed.run``) sets ``RANK``, ``WORLD_SIZE`` and
 ``LOCAL_RANK``; :func:`setup` then joins the process group (NCCL on CUDA, gloo on CPU)
-and picks the device. Rank 0 alone logs and writes checkpoints.
+and picks the device (:func:`serkit.experiment.choose_device`). Rank 0 alone logs and writes checkpoints.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from serkit.errors import SerkitError
+from serkit.experiment import choose_device
 
 
 @dataclass(frozen=True)
@@ -34,24 +34,13 @@ class Context:
         return self.world_size > 1
 
 
-def pick_device(setting: str, local_rank: int = 0) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise SerkitError(
-                "train.device is cuda but no CUDA device is visible", hint="use --set train.device=cpu"
-            )
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    return torch.device("cpu")
-
-
 def setup(device_setting: str = "auto") -> Context:
     """Join the torchrun process group if there is one; return this process's :class:`Context`."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
-        return Context(device=pick_device(device_setting))
+        return Context(device=choose_device(device_setting))
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    device = pick_device(device_setting, local_rank)
+    device = choose_device(device_setting, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if not dist.is_initialized():

@@ -1,6 +1,6 @@
-"""Model construction, batched prediction (sharded over DDP ranks) and metrics of predictions.
+"""Batched prediction (sharded over DDP ranks) and metrics of predictions.
 
-Shared by the trainer (dev scores each epoch) and :mod:`serkit.report` (``serkit score``).
+Shared by the trainer (dev scores each epoch) and :mod:`serkit.scoring` (``serkit score``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from serkit import metrics, models
+from serkit import metrics
 from serkit.training import distributed
-from serkit.training.data import Collator, EmotionDataset
+from serkit.training.batching import Collator
+from serkit.training.dataset import EmotionDataset
 
 
 @dataclass
@@ -24,15 +25,6 @@ class Prediction:
     utt: str
     output: np.ndarray
     target: np.ndarray
-
-
-def build_model(config: dict, task: dict, input_dims: dict[str, int]) -> nn.Module:
-    """The registered model of ``config["model"]`` for these inputs and this task."""
-    hparams = {k: v for k, v in config["model"].items() if k != "name"}
-    outputs = len(task["classes"]) if task["type"] == "classification" else len(task["dims"])
-    if task["level"] == "frame":
-        hparams["frame_stream"] = task.get("frame_stream") or config["data"]["streams"][0]["name"]
-    return models.build(config["model"]["name"], input_dims, outputs, **hparams)
 
 
 def to_device(batch: dict, device: torch.device) -> dict:

@@ -1,8 +1,8 @@
-"""The training loop every model shares, and the experiment dir it writes (DESIGN §3).
+"""The training loop every model shares; it fills an exp dir (:mod:`serkit.experiment`).
 
-``exp/<name>/`` holds ``config.yaml`` (resolved), ``cmd.txt`` (one line per launch),
-``env.txt`` (versions, git hash), ``train.log`` (one line per epoch), ``history.json``
-(per-epoch metrics, for the learning curves) and ``checkpoints/{last,best}.pt``.
+The exp dir gets ``config.yaml`` (resolved), ``cmd.txt``, ``env.txt``, ``train.log`` (one line
+per epoch), ``history.json`` (per-epoch metrics, for the learning curves) and
+``checkpoints/{last,best}.pt`` (with the normalisation statistics fitted on the training set).
 
 Each epoch: one pass over the training batches (Adam or SGD, gradient-norm clipping,
 AMP on CUDA), dev predictions and metrics, then ``best.pt`` (if the selection metric
@@ -16,38 +16,30 @@ alone writes files and logs.
 
 from __future__ import annotations
 
-import datetime
-import importlib.metadata
 import json
 import logging
 import os
-import platform
 import random
-import shlex
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import nn
 from torch.utils.data import DataLoader
 
-import serkit
 from serkit.errors import SerkitError
+from serkit.experiment import Experiment, build_model, default_dir, load_checkpoint, save_atomic
 from serkit.training import config as configs
 from serkit.training import distributed, losses
-from serkit.training.data import BucketBatchSampler, Collator, EmotionDataset, task_for
-from serkit.training.evaluate import build_model, predict, score, to_device
+from serkit.training.batching import BucketBatchSampler, Collator
+from serkit.training.dataset import EmotionDataset, task_for
+from serkit.training.evaluate import predict, score, to_device
 
 log = logging.getLogger("serkit.train")
-
-CHECKPOINTS = "checkpoints"
 
 
 @dataclass
@@ -73,7 +65,7 @@ def run(
 ) -> Summary:
     """``serkit train``: load and resolve the config, name the exp dir, train (or resume)."""
     config = configs.load(config_path, overrides, fold)
-    exp = Path(exp_dir) if exp_dir else configs.default_exp_dir(config_path, overrides, fold)
+    exp = Path(exp_dir) if exp_dir else default_dir(config_path, overrides, fold)
     return train(config, exp, command)
 
 
@@ -102,71 +94,17 @@ def is_better(value: float, best: float | None, mode: str) -> bool:
     return value > best if mode == "max" else value < best
 
 
-def save_atomic(obj, path: Path) -> None:
-    """``torch.save`` to a temporary name, then rename: a killed process leaves the old file whole."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict:
-    """A checkpoint read with ``weights_only=True`` (tensors and plain values only)."""
-    try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise SerkitError("checkpoint not found", path=path, hint="train the model first") from None
-    except Exception as exc:  # unpickling errors come in many types
-        raise SerkitError(f"unreadable checkpoint ({exc})", path=path, hint="retrain, or delete it") from None
-
-
-def environment(context: distributed.Context) -> str:
-    """``env.txt``: versions, git hash, device; one ``key: value`` a line."""
-    repo = Path(serkit.__file__).resolve().parents[1]
-    git = _git(repo, "rev-parse", "HEAD") or "unknown (not a git checkout)"
-    dirty = _git(repo, "status", "--porcelain", "--untracked-files=no")
-    lines = {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "host": platform.node(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "serkit": serkit.__version__,
-        "git": git + (" (with uncommitted changes)" if dirty else ""),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda or "none",
-        "cuda_available": torch.cuda.is_available(),
-        **{name: _version(name) for name in ("numpy", "scikit-learn", "gensim", "h5py", "typer", "rich")},
-        "device": str(context.device),
-        "world_size": context.world_size,
-    }
-    return "".join(f"{k}: {v}\n" for k, v in lines.items())
-
-
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _git(repo: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
 class Trainer:
     """One training run in one exp dir; see the module docstring."""
 
     def __init__(self, config: dict, exp_dir: Path, context: distributed.Context, command: str) -> None:
         self.config, self.exp_dir, self.context = config, exp_dir, context
+        self.exp = Experiment(exp_dir)
         self.train_cfg = config["train"]
-        self.checkpoints = exp_dir / CHECKPOINTS
         problem = None
         if context.is_main:
             try:
-                self._prepare_exp_dir(command)
+                self.exp.prepare(config, command, str(context.device), context.world_size)
             except SerkitError as err:
                 problem = (err.message, err.path, err.line, err.hint)
         problem = distributed.broadcast(context, problem)  # every rank stops, none waits forever
@@ -186,6 +124,11 @@ class Trainer:
                 path=sets["dev"],
                 hint="extract the same features for both sets",
             )
+        self.normalization = {
+            s.name: {"mean": torch.from_numpy(s.mean), "std": torch.from_numpy(s.std)}
+            for s in self.train_set.streams
+            if getattr(s, "normalize", None) == "train"
+        }
         self.model = build_model(config, self.task, self.input_dims).to(context.device)
         self.ddp_model: nn.Module = self.model
         if context.distributed:
@@ -219,28 +162,6 @@ class Trainer:
 
     # ------------------------------------------------------------------ setup
 
-    def _prepare_exp_dir(self, command: str) -> None:
-        resolved = self.exp_dir / "config.yaml"
-        if resolved.is_file() and (self.checkpoints / "last.pt").is_file():
-            old = yaml.safe_load(resolved.read_text(encoding="utf-8"))
-            changed = configs.differences(old, self.config)
-            if changed:
-                raise SerkitError(
-                    f"the exp dir was trained with another config ({', '.join(changed[:3])} differ)",
-                    path=self.exp_dir,
-                    hint="use another --exp, or delete the dir to start over; only "
-                    + ", ".join(configs.RESUME_SAFE)
-                    + " may change on a resume",
-                )
-        self.checkpoints.mkdir(parents=True, exist_ok=True)
-        resolved.write_text(configs.dump(self.config), encoding="utf-8")
-        line = command or shlex.join(sys.argv)
-        if self.context.distributed:
-            line += f"  # under torchrun, {self.context.world_size} processes"
-        with open(self.exp_dir / "cmd.txt", "a", encoding="utf-8") as f:
-            f.write(line + "\n")
-        (self.exp_dir / "env.txt").write_text(environment(self.context), encoding="utf-8")
-
     def _optimizer(self) -> torch.optim.Optimizer:
         optim = self.config["optim"]
         params = self.model.parameters()
@@ -256,8 +177,7 @@ class Trainer:
         if not self.context.is_main:
             return
         log.info(line)
-        with open(self.exp_dir / "train.log", "a", encoding="utf-8") as f:
-            f.write(f"{datetime.datetime.now().isoformat(timespec='seconds')} {line}\n")
+        self.exp.log(line)
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -272,11 +192,12 @@ class Trainer:
             "input_dims": self.input_dims,
             "metric": self.metric,
             "mode": self.mode,
+            "normalization": self.normalization,
             **self.state,
         }
 
     def _resume(self) -> int | None:
-        path = self.checkpoints / "last.pt"
+        path = self.exp.checkpoint("last")
         if not path.is_file():
             return None
         ckpt = load_checkpoint(path, self.context.device)
@@ -294,9 +215,9 @@ class Trainer:
     def _save(self, improved: bool) -> None:
         checkpoint = self._checkpoint()
         if improved:
-            save_atomic(checkpoint, self.checkpoints / "best.pt")
-        save_atomic(checkpoint, self.checkpoints / "last.pt")
-        history = self.exp_dir / "history.json"
+            save_atomic(checkpoint, self.exp.checkpoint("best"))
+        save_atomic(checkpoint, self.exp.checkpoint("last"))
+        history = self.exp.history_file
         history.with_name(".history.json.tmp").write_text(json.dumps(self.state["history"], indent=1))
         os.replace(history.with_name(".history.json.tmp"), history)
 
@@ -309,7 +230,7 @@ class Trainer:
     def fit(self) -> Summary:
         resumed = self._resume()
         if resumed is not None:
-            self._log(f"resuming from epoch {resumed} ({self.checkpoints / 'last.pt'})")
+            self._log(f"resuming from epoch {resumed} ({self.exp.checkpoint('last')})")
         epochs = self.train_cfg["epochs"]
         stopped = self._out_of_patience()
         while self.state["epoch"] < epochs and not stopped:

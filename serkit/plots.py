@@ -1,0 +1,93 @@
+"""PNG plots of a scored exp dir: confusion matrix, CCC traces, learning curves (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def confusion(result: dict, path: Path) -> Path:
+    """Row-normalised confusion matrix with counts, titled with WA / UA and the protocol."""
+    plt = _pyplot()
+    classes = result["protocol"]["classes"]
+    counts = np.asarray(result["metrics"]["confusion"], dtype=float)
+    rates = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.2 * len(classes) + 2.5, 1.1 * len(classes) + 2))
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            colour = "white" if rates[i, j] > 0.5 else "black"
+            ax.text(
+                j, i, f"{int(counts[i, j])}\n{100 * rates[i, j]:.0f}%", ha="center", va="center", color=colour
+            )
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("reference")
+    m = result["metrics"]
+    ax.set_title(
+        f"{result['config']} — {result['set']} ({m['utterances']} utts)\n"
+        f"WA {100 * m['wa']:.2f}  UA {100 * m['ua']:.2f}  macro-F1 {100 * m['f1']:.2f}",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def ccc_traces(predictions, dims: list[str], path: Path, label: str, recordings: int = 3) -> Path:
+    """Predicted vs reference traces of the first recordings, one panel per dimension."""
+    plt = _pyplot()
+    chosen = predictions[:recordings]
+    fig, axes = plt.subplots(len(dims), 1, figsize=(9, 2.2 * len(dims)), squeeze=False)
+    for d, name in enumerate(dims):
+        ax = axes[d, 0]
+        offset = 0
+        for p in chosen:
+            out, ref = np.atleast_2d(p.output), np.atleast_2d(p.target)
+            x = np.arange(offset, offset + len(ref))
+            ax.plot(x, ref[:, d], color="black", lw=1)
+            ax.plot(x, out[:, d], color="tab:orange", lw=1)
+            offset += len(ref) + 5
+        ax.set_ylabel(name)
+    axes[0, 0].legend(["reference", "predicted"], fontsize=8, loc="upper right")
+    axes[0, 0].set_title(f"{label}: first {len(chosen)} recordings (frames)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def curves(history: list[dict], train_cfg: dict, path: Path) -> Path:
+    """Losses (train, dev) and the selection metric per epoch, best epoch marked."""
+    plt = _pyplot()
+    epochs = [h["epoch"] for h in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    left.plot(epochs, [h["train_loss"] for h in history], label="train loss")
+    if all("dev_loss" in h for h in history):
+        left.plot(epochs, [h["dev_loss"] for h in history], label="dev loss")
+    left.set_xlabel("epoch")
+    left.legend()
+    metric, mode = train_cfg["metric"], train_cfg["mode"]
+    values = [h.get(metric, float("nan")) for h in history]
+    right.plot(epochs, values, marker="o", ms=3)
+    if values:
+        best = int(np.nanargmax(values) if mode == "max" else np.nanargmin(values))
+        right.axvline(epochs[best], color="grey", ls="--", lw=1)
+    right.set_xlabel("epoch")
+    right.set_title(f"{metric} ({mode}); dashed = best", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

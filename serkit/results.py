@@ -1,0 +1,250 @@
+"""RESULTS.md and the printed tables: our scores beside the paper's figures, each with its protocol
+and the corpus it came from.
+
+``serkit results RECIPE_DIR [--out FILE]`` → :func:`write_results`: collects every score under
+``RECIPE_DIR/exp`` (:mod:`serkit.scoring`) and writes ``RECIPE_DIR/RESULTS.md`` (or FILE): a
+header naming the corpus, one table per protocol (set, data dir, classes, utterances, folds,
+corpus), a row per config with our metrics, the corpus, the exp path, and the paper's figure
+beside ours, read from ``RECIPE_DIR/paper.yaml``::
+
+    paper: Xu et al., Learning alignment for multimodal emotion recognition (Interspeech 2019)
+    source: shared/papers/004_ef02b9d3178d386b.txt   # optional
+    note: free text printed under the title            # optional
+    rows:
+      align_asr:                  # a config name (conf/align_asr.yaml)
+        label: "Table 1: learned alignment, ASR text"
+        test: {wa: 70.4, ua: 69.5}     # set name → metric → the paper's figure
+      concat:
+        label: "Table 1: concatenation"
+        test: {wa: 67.8}
+
+Metric names are those of the score files (``wa``, ``ua``, ``f1``, ``ccc_mean``,
+``ccc_<dim>``, ...). Figures are written as papers print them: accuracies and F1 in
+percent, CCC as a fraction; RESULTS.md shows ours the same way. If the file written (or,
+when it does not exist yet, ``RECIPE_DIR/RESULTS.md``) holds the markers
+``<!-- serkit results: begin -->`` / ``<!-- serkit results: end -->``, only the text between
+them is replaced, so hand-written notes around it survive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import yaml
+from rich.table import Table
+
+from serkit.errors import SerkitError
+
+BEGIN, END = "<!-- serkit results: begin -->", "<!-- serkit results: end -->"
+SUMMARY_METRICS = ("wa", "ua", "f1")
+PERCENT_METRICS = ("wa", "ua", "f1")
+UNKNOWN_CORPUS = "corpus unknown (the score file names no corpus; rescore it)"
+
+
+def fmt(metric: str, value: float) -> str:
+    """Our number printed as papers print it: accuracies in percent, CCC as a fraction."""
+    return f"{100 * value:.2f}" if metric in PERCENT_METRICS else f"{value:.3f}"
+
+
+def _value_text(metric: str, value) -> str:
+    if isinstance(value, dict):
+        return f"{fmt(metric, value['mean'])} ± {fmt(metric, value['sd'])}"
+    return fmt(metric, value)
+
+
+def corpus_label(result: dict) -> str:
+    """The corpus a score came from, as :func:`serkit.scoring.corpus` labelled it."""
+    corpus = result["protocol"].get("corpus")
+    return corpus.get("label") or UNKNOWN_CORPUS if isinstance(corpus, dict) else UNKNOWN_CORPUS
+
+
+def protocol_line(result: dict, with_checkpoint: bool = True) -> str:
+    """The protocol every printed number carries: corpus, split, folds, classes, utterances, selection."""
+    p = result["protocol"]
+    labels = p.get("classes") or p.get("dims")
+    folds = f"{len(p['folds'])} folds (mean ± sd)" if p.get("folds") else "single split"
+    kind = "classes" if "classes" in p else "dims"
+    line = (
+        f"{corpus_label(result)}; set {result['set']} — {p['split']}; {folds}; {kind} {'/'.join(labels)}; "
+        f"{p['utterances']} utterances; model selection {p['selection']['metric']} "
+        f"({p['selection']['mode']}) on dev"
+    )
+    return line + (f", epoch {p['checkpoint_epoch']}" if with_checkpoint else "")
+
+
+def table(result: dict) -> Table:
+    """A rich table of the scalar metrics with their definitions and the protocol as caption."""
+    out = Table(
+        title=f"{result['config']} — {result['exp']}", caption=protocol_line(result), show_header=True
+    )
+    out.add_column("metric", style="bold")
+    out.add_column("value", justify="right")
+    out.add_column("definition")
+    definitions = result["protocol"]["definitions"]
+    for key, value in result["metrics"].items():
+        if isinstance(value, float | dict) and not (isinstance(value, dict) and "mean" not in value):
+            base = "ccc_per_recording" if key.startswith("ccc_per_recording") else key
+            base = "ccc" if base.startswith("ccc_") and base != "ccc_per_recording" else base
+            out.add_row(key, _value_text(key, value), definitions.get(base, ""))
+    if "per_class" in result["metrics"]:
+        for name, row in result["metrics"]["per_class"].items():
+            out.add_row(
+                f"  {name}",
+                f"P {100 * row['precision']:.1f} R {100 * row['recall']:.1f} F1 {100 * row['f1']:.1f}",
+                f"precision / recall / F1 in %, {row['support']} reference utterances",
+            )
+    return out
+
+
+def load_paper(path: Path) -> dict:
+    """Read and check ``paper.yaml`` (schema in the module docstring); missing file → no figures."""
+    if not path.is_file():
+        return {"rows": {}}
+    try:
+        paper = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SerkitError(f"invalid YAML: {exc}", path=path) from None
+    rows = paper.get("rows") or {}
+    if not isinstance(paper, dict) or not isinstance(rows, dict):
+        raise SerkitError(
+            "paper.yaml needs a 'rows' mapping", path=path, hint="see serkit.results' docstring"
+        )
+    for name, row in rows.items():
+        if not isinstance(row, dict):
+            raise SerkitError(f"row {name!r} must be a mapping", path=path)
+        for key, figures in row.items():
+            if key in ("label", "note"):
+                continue
+            if not isinstance(figures, dict) or not all(isinstance(v, int | float) for v in figures.values()):
+                raise SerkitError(
+                    f"row {name!r}: {key!r} must map metric names to numbers",
+                    path=path,
+                    hint="e.g. test: {wa: 70.4, ua: 69.5}",
+                )
+    paper["rows"] = rows
+    return paper
+
+
+def collect_scores(recipe_dir: Path) -> list[tuple[Path, dict]]:
+    """(exp dir, score) for every fold aggregate and every single score not covered by one."""
+    found = [
+        (p.parent.parent, json.loads(p.read_text(encoding="utf-8")))
+        for p in sorted((recipe_dir / "exp").rglob("scores/*.json"))
+    ]
+    covered = {
+        (exp / fold).resolve().as_posix() + "/" + r["set"]
+        for exp, r in found
+        if r["protocol"].get("folds")
+        for fold in r["protocol"]["folds"]
+    }
+    return [
+        (exp, r)
+        for exp, r in found
+        if r["protocol"].get("folds") or exp.resolve().as_posix() + "/" + r["set"] not in covered
+    ]
+
+
+def _protocol_key(result: dict) -> tuple:
+    p = result["protocol"]
+    labels = tuple(p.get("classes") or p.get("dims") or ())
+    folds = len(p["folds"]) if p.get("folds") else 0
+    return (result["set"], str(p["split"]), labels, p["utterances"], folds, corpus_label(result))
+
+
+def results_markdown(recipe_dir: Path) -> str:
+    """The generated part of RESULTS.md."""
+    paper = load_paper(recipe_dir / "paper.yaml")
+    scores = collect_scores(recipe_dir)
+    lines = [
+        "<!-- generated by `serkit results`; edit paper.yaml or rerun the recipe, not this block -->",
+        "",
+    ]
+    if paper.get("paper"):
+        lines += [f"Paper: {paper['paper']}" + (f" (`{paper['source']}`)" if paper.get("source") else ""), ""]
+    if paper.get("note"):
+        lines += [str(paper["note"]), ""]
+    corpora = sorted({corpus_label(r) for _, r in scores})
+    if corpora:
+        lines += ["Corpus: " + "; ".join(corpora) + ".", ""]
+    groups: dict[tuple, list[tuple[Path, dict]]] = {}
+    for exp, result in scores:
+        groups.setdefault(_protocol_key(result), []).append((exp, result))
+    for key, entries in sorted(groups.items(), key=lambda g: (g[0][4], g[0][0], g[0][1])):
+        lines += _protocol_table(key, entries, paper["rows"], recipe_dir)
+    if not scores:
+        lines += ["No scores yet: run the recipe's training and scoring stages.", ""]
+    seen = {r["config"] for _, r in scores}
+    missing = [name for name in paper["rows"] if name not in seen]
+    if missing:
+        lines += ["### Paper rows not run yet", ""]
+        lines += [f"- `{name}`: {paper['rows'][name].get('label', '')}" for name in missing] + [""]
+    return "\n".join(lines)
+
+
+def _protocol_table(
+    key: tuple, entries: list[tuple[Path, dict]], paper_rows: dict, recipe_dir: Path
+) -> list[str]:
+    set_name = key[0]
+    first = entries[0][1]
+    if "classes" in first["protocol"]:
+        columns = list(SUMMARY_METRICS)
+    else:
+        columns = [f"ccc_{d}" for d in first["protocol"]["dims"]] + ["ccc_mean"]
+    with_paper = [
+        c for c in columns if any(c in paper_rows.get(r["config"], {}).get(set_name, {}) for _, r in entries)
+    ]
+    header = ["config"]
+    for c in columns:
+        name = c.upper() if c in PERCENT_METRICS else c
+        header += [name, f"paper {name}"] if c in with_paper else [name]
+    header += ["paper row", "corpus", "exp"]
+    definitions = first["protocol"]["definitions"]
+    lines = [
+        f"### {set_name}: {first['protocol']['split']} ({corpus_label(first)})",
+        "",
+        f"Protocol: {protocol_line(first, with_checkpoint=False)}.",
+        "",
+        "Definitions: " + "; ".join(f"{k}: {v}" for k, v in definitions.items()) + ".",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for exp, result in sorted(entries, key=lambda e: (e[1]["config"], str(e[0]))):
+        row = paper_rows.get(result["config"], {})
+        figures = row.get(set_name, {})
+        cells = [f"`{result['config']}`"]
+        for c in columns:
+            value = result["metrics"].get(c)
+            cells.append("—" if value is None else _value_text(c, value))
+            if c in with_paper:
+                cells.append(str(figures[c]) if c in figures else "—")
+        cells += [str(row.get("label", "")), corpus_label(result), f"`{os.path.relpath(exp, recipe_dir)}`"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def write_results(recipe_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Regenerate ``out`` (default ``recipe_dir/RESULTS.md``), only between the markers if it has them.
+
+    A new ``out`` takes the text around the markers from ``recipe_dir/RESULTS.md``, so that it
+    equals that file exactly when the scores are the same.
+    """
+    recipe_dir = Path(recipe_dir)
+    if not recipe_dir.is_dir():
+        raise SerkitError("recipe dir not found", path=recipe_dir)
+    block = results_markdown(recipe_dir)
+    path = Path(out) if out is not None else recipe_dir / "RESULTS.md"
+    template = path if path.is_file() else recipe_dir / "RESULTS.md"
+    old = template.read_text(encoding="utf-8") if template.is_file() else ""
+    if BEGIN in old and END in old:
+        head, _, rest = old.partition(BEGIN)
+        _, _, tail = rest.partition(END)
+        text = f"{head}{BEGIN}\n{block}\n{END}{tail}"
+    else:
+        title = f"# Results: {recipe_dir.resolve().name}\n\n"
+        text = f"{title}{BEGIN}\n{block}\n{END}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,368 @@
+"""Input stream types: each one's config schema (defaults, required keys) and reader, in one place.
+
+- ``frames`` (:class:`FrameStream`) reads ``store[utt]`` (34-d frames, spectrograms, waveform
+  frames, word-instance Speech2Vec vectors, ...) from an HDF5 :class:`~serkit.store.FeatureStore`;
+- ``words`` (:class:`WordStream`) looks the words of ``text`` (or ``text.asr``) up in a gensim
+  ``KeyedVectors`` ``.kv`` file;
+- ``word_spans`` (:class:`WordSpanStream`) gives, for each word of a ``words`` stream, the frames
+  of a ``frames`` stream it covers according to ``words.ctm`` (hard alignment, Xu et al. 2019 §4.3).
+
+A stream type is a class with ``TYPE``, ``DEFAULTS`` (every key a config may give it),
+``REQUIRED`` (keys that must be set), ``REFERENCES`` (keys naming another stream → that stream's
+type) and a constructor ``(spec, data, referenced streams)``; :data:`STREAM_TYPES` lists them,
+and the config checker (:mod:`serkit.training.config`) and :func:`open_streams` read only that.
+Stores and ``.kv`` files are opened lazily in each process, so streams can be handed to
+DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from serkit import datadir
+from serkit.errors import SerkitError
+from serkit.store import FeatureStore
+from serkit.training.statistics import speaker_statistics, training_statistics
+
+NORMALIZATIONS = (None, "utterance", "train", "speaker")
+"""What a frames stream's ``normalize`` may be (see :class:`FrameStream`)."""
+
+
+class FrameStream:
+    """Frames × dims arrays from a feature store, cut to ``max_frames``, optionally z-normalised.
+
+    ``normalize: utterance`` uses each utterance's own mean and deviation; ``normalize: train``
+    those of every frame of the training set (``stats_from``, by default ``data.sets.train``),
+    the same for every set, so that level differences between utterances survive;
+    ``normalize: speaker`` those of every frame of the utterance's speaker in the data dir read
+    (Kaldi's per-speaker CMVN through ``utt2spk``: a speaker's habitual level and timbre are
+    removed, what varies between that speaker's utterances stays).
+    """
+
+    TYPE = "frames"
+    DEFAULTS = {
+        "name": None,
+        "type": "frames",
+        "store": None,
+        "max_frames": None,
+        "normalize": None,
+        "stats_from": None,
+        "pad": "batch",
+    }
+    REQUIRED = ("store",)
+    REFERENCES: dict[str, str] = {}
+
+    @classmethod
+    def open(cls, spec: dict, data: datadir.DataDir, refs: dict) -> FrameStream:
+        """The stream for ``data`` (``{set}`` in ``store`` = the data dir's base name)."""
+        return cls(spec, data.path.name if data.path is not None else "", data.utt2spk)
+
+    def __init__(self, spec: dict, set_name: str, utt2spk: dict[str, str] | None = None) -> None:
+        self.name = spec["name"]
+        self.path = Path(str(spec["store"]).replace("{set}", set_name))
+        self.max_len = spec["max_frames"]
+        self.normalize = spec["normalize"]
+        self.pad_to_max = spec["pad"] == "max"
+        if self.normalize not in NORMALIZATIONS:
+            raise SerkitError(
+                f"stream {self.name}: normalize is {self.normalize!r}",
+                hint="use null, utterance, train or speaker",
+            )
+        self.store = FeatureStore(self.path)
+        if self.normalize == "train":
+            stats_dir = Path(spec["stats_from"])
+            stats_store = str(spec["store"]).replace("{set}", stats_dir.name)
+            self.mean, self.std = training_statistics(stats_store, str(stats_dir))
+        elif self.normalize == "speaker":
+            if not utt2spk:
+                raise SerkitError(
+                    f"stream {self.name}: normalize: speaker needs the data dir's utt2spk",
+                    hint="prepare the data dir with speakers, or use normalize: train",
+                )
+            self.utt2spk = dict(utt2spk)
+            self.speaker_stats = speaker_statistics(self.store, self.utt2spk)
+
+    def check(self, utts: list[str]) -> None:
+        missing = [u for u in utts if u not in self.store]
+        if missing:
+            raise SerkitError(
+                f"{len(missing)} utterances are not in the store (e.g. {missing[0]!r})",
+                path=self.path,
+                hint="extract features for the same data dir",
+            )
+
+    @property
+    def dim(self) -> int:
+        shape = self.store.shape(self.store.keys()[0])
+        return int(shape[1]) if len(shape) > 1 else 1
+
+    def length(self, utt: str) -> int:
+        n = self.store.shape(utt)[0]
+        return n if self.max_len is None else min(n, self.max_len)
+
+    def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        frames = self.store[utt].reshape(self.store.shape(utt)[0], -1)
+        if self.normalize == "utterance":
+            frames = (frames - frames.mean(0)) / (frames.std(0) + 1e-5)
+        elif self.normalize == "train":
+            frames = (frames - self.mean) / self.std
+        elif self.normalize == "speaker":
+            mean, std = self.speaker_stats[self.utt2spk[utt]]
+            frames = (frames - mean) / std
+        frames = frames[start:stop]
+        return frames if self.max_len is None else frames[: self.max_len]
+
+
+class WordStream:
+    """One vector per word of the transcript from a gensim ``.kv`` file, cut to ``max_words``.
+
+    ``normalize: vocabulary`` z-normalises each dimension with the mean and deviation over the
+    file's vocabulary (every word once). Small-corpus Word2Vec/Speech2Vec spaces share one large
+    common direction (mean cosine between different words up to 0.9), which a frozen embedding
+    otherwise hands the network unchanged; an out-of-vocabulary word's zero is then the mean word.
+    """
+
+    TYPE = "words"
+    DEFAULTS = {
+        "name": None,
+        "type": "words",
+        "kv": None,
+        "text": "text",
+        "max_words": None,
+        "oov": "zero",
+        "lowercase": False,
+        "normalize": None,
+        "pad": "batch",
+    }
+    REQUIRED = ("kv",)
+    REFERENCES: dict[str, str] = {}
+
+    @classmethod
+    def open(cls, spec: dict, data: datadir.DataDir, refs: dict) -> WordStream:
+        return cls(spec, data)
+
+    def __init__(self, spec: dict, data: datadir.DataDir) -> None:
+        self.name = spec["name"]
+        self.path = Path(spec["kv"])
+        self.max_len = spec["max_words"]
+        self.pad_to_max = spec["pad"] == "max"
+        self.oov = spec["oov"]
+        self.lowercase = spec["lowercase"]
+        self.normalize = spec["normalize"]
+        if self.normalize not in (None, "vocabulary"):
+            raise SerkitError(
+                f"stream {self.name}: normalize is {self.normalize!r}", hint="use null or vocabulary"
+            )
+        if self.oov not in ("zero", "skip"):
+            raise SerkitError(f"stream {self.name}: oov is {self.oov!r}", hint="use zero or skip")
+        source = {"text": data.text, "text.asr": data.text_asr}.get(spec["text"])
+        if source is None:
+            raise SerkitError(f"stream {self.name}: text is {spec['text']!r}", hint="use text or text.asr")
+        if not source:
+            raise SerkitError(
+                f"the data dir has no {spec['text']} (stream {self.name})",
+                path=data.path,
+                hint="prepare transcripts first",
+            )
+        self.text = source
+        self.text_path = data.path / spec["text"] if data.path is not None else spec["text"]
+        if not self.path.is_file():
+            raise SerkitError(
+                "embedding file not found", path=self.path, hint="train or import embeddings first"
+            )
+        self._kv = None
+        self._pid: int | None = None
+        self._stats: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def kv(self):
+        if self._kv is None or self._pid != os.getpid():
+            from gensim.models import KeyedVectors
+
+            try:
+                self._kv = KeyedVectors.load(str(self.path), mmap="r")
+            except Exception as exc:  # gensim raises many types for a bad file
+                raise SerkitError(f"not a gensim KeyedVectors file ({exc})", path=self.path) from None
+            self._pid = os.getpid()
+        return self._kv
+
+    @property
+    def stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and deviation (floored at 1e-5) per dimension over the ``.kv`` vocabulary."""
+        if self._stats is None:
+            vectors = np.asarray(self.kv.vectors, dtype=np.float64)
+            self._stats = (
+                vectors.mean(axis=0).astype(np.float32),
+                np.maximum(vectors.std(axis=0), 1e-5).astype(np.float32),
+            )
+        return self._stats
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_kv": None, "_pid": None}
+
+    def check(self, utts: list[str]) -> None:
+        missing = [u for u in utts if u not in self.text]
+        if missing:
+            raise SerkitError(
+                f"{len(missing)} utterances have no transcript (e.g. {missing[0]!r})",
+                path=self.text_path,
+                hint="every utterance needs a line, empty if silent",
+            )
+
+    @property
+    def dim(self) -> int:
+        return int(self.kv.vector_size)
+
+    def words(self, utt: str) -> list[str]:
+        words = self.text[utt].split()
+        if self.lowercase:
+            words = [w.lower() for w in words]
+        if self.oov == "skip":
+            words = [w for w in words if w in self.kv.key_to_index]
+        return words if self.max_len is None else words[: self.max_len]
+
+    def length(self, utt: str) -> int:
+        return len(self.words(utt))
+
+    def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        kv = self.kv
+        out = np.zeros((len(self.words(utt)), kv.vector_size), dtype=np.float32)
+        known = np.zeros(len(out), dtype=bool)
+        for i, word in enumerate(self.words(utt)):
+            if word in kv.key_to_index:
+                out[i], known[i] = kv[word], True
+        if self.normalize == "vocabulary":
+            mean, std = self.stats
+            out[known] = (out[known] - mean) / std
+        return out
+
+
+def frame_span(start: float, end: float, shift: float, length: float, frames: int) -> tuple[int, int]:
+    """``[first, stop)`` of the frames whose centre (``i·shift + length/2``) lies in ``[start, end)``.
+
+    A word shorter than a frame step gets the one frame whose centre is nearest its middle;
+    the span is clipped to the ``frames`` available (empty for a word past a truncation).
+    """
+    half = length / 2
+    first = math.ceil(round((start - half) / shift, 6))
+    stop = math.ceil(round((end - half) / shift, 6))
+    if stop <= first:
+        first = round(((start + end) / 2 - half) / shift)
+        stop = first + 1
+    first = min(max(first, 0), frames)
+    return first, min(max(stop, first), frames)
+
+
+def word_times(words: list[str], ctm: list[datadir.CtmWord], duration: float) -> list[tuple[float, float]]:
+    """``(start, end)`` in seconds for each of ``words`` from the ``words.ctm`` records of its utterance.
+
+    The two word sequences are matched in order (case-insensitive, :class:`difflib.SequenceMatcher`):
+    a matched word takes its record's times; a run of words facing as many other records (spelling
+    variants) takes those one by one; any other run of unmatched words (``<laughter>``, a word the
+    aligner dropped, an utterance without ctm lines) shares the time between the records matched
+    before and after it (utterance start / ``duration`` at the ends).
+    """
+    ctm = sorted(ctm, key=lambda w: w.start)
+    matcher = difflib.SequenceMatcher(
+        a=[w.lower() for w in words], b=[w.word.lower() for w in ctm], autojunk=False
+    )
+    times: list[tuple[float, float]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            times += [(w.start, w.end) for w in ctm[j1:j2]]
+        elif tag == "replace" and i2 - i1 == j2 - j1:  # spelling variants: one record per word
+            times += [(w.start, w.end) for w in ctm[j1:j2]]
+        elif tag in ("replace", "delete"):
+            after = ctm[j1 - 1].end if j1 > 0 else 0.0
+            before = ctm[j2].start if j2 < len(ctm) else max(duration, after)
+            times += [(after, before)] * (i2 - i1)
+    return times
+
+
+class WordSpanStream:
+    """Per word of a ``words`` stream, the ``[first, stop)`` frames of a ``frames`` stream (W×2).
+
+    Word times come from the data dir's ``words.ctm`` (matched to the stream's words by
+    :func:`word_times`) and become frame indices with the store's ``frame_shift`` and
+    ``frame_length`` (:func:`frame_span`), clipped to the frames the frames stream delivers
+    (after ``max_frames``). Values are float32 (exact integers), one row per word, so the
+    stream pads and masks like the words stream it follows. Defined for the oracle ``text``
+    only (``words.ctm`` aligns ``text``) and utterance-level training.
+    """
+
+    dim = 2
+    TYPE = "word_spans"
+    DEFAULTS = {"name": None, "type": "word_spans", "words": None, "frames": None}
+    REQUIRED = ("words", "frames")
+    REFERENCES = {"words": "words", "frames": "frames"}
+
+    @classmethod
+    def open(cls, spec: dict, data: datadir.DataDir, refs: dict) -> WordSpanStream:
+        return cls(spec, data, refs["words"], refs["frames"])
+
+    def __init__(self, spec: dict, data: datadir.DataDir, words: WordStream, frames: FrameStream) -> None:
+        self.name = spec["name"]
+        self.words, self.frames = words, frames
+        if words.text is not data.text:
+            raise SerkitError(
+                f"stream {self.name}: words.ctm aligns the oracle text, but stream {words.name} reads "
+                f"{words.text_path}",
+                hint="hard alignment is defined with text: text (Xu et al. 2019 Table 2)",
+            )
+        if not data.words_ctm:
+            raise SerkitError(
+                f"stream {self.name} needs word times but the data dir has no words.ctm",
+                path=data.path,
+                hint="run serkit align-words on the data dir",
+            )
+        self.ctm = data.words_ctm
+        attrs = frames.store.attrs
+        self.shift, self.frame_length = attrs.get("frame_shift"), attrs.get("frame_length")
+        if not self.shift or self.frame_length is None:
+            raise SerkitError(
+                f"stream {self.name}: the store has no frame_shift/frame_length", path=frames.path
+            )
+        self.pad_to_max, self.max_len = words.pad_to_max, words.max_len
+
+    def check(self, utts: list[str]) -> None:
+        pass  # the words and frames streams check their own inputs; a missing ctm entry is a gap
+
+    def length(self, utt: str) -> int:
+        return self.words.length(utt)
+
+    def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        frames = self.frames.length(utt)
+        duration = self.frames.store.shape(utt)[0] * self.shift + self.frame_length - self.shift
+        times = word_times(self.words.words(utt), self.ctm.get(utt, []), duration)
+        spans = [frame_span(s, e, self.shift, self.frame_length, frames) for s, e in times]
+        return np.asarray(spans, dtype=np.float32).reshape(len(spans), 2)
+
+
+Stream = FrameStream | WordStream | WordSpanStream
+
+
+STREAM_TYPES: dict[str, type[Stream]] = {cls.TYPE: cls for cls in (FrameStream, WordStream, WordSpanStream)}
+"""Every stream type by its config ``type``; a new type is a class here and an entry in this map."""
+
+
+def open_streams(specs: list[dict], data: datadir.DataDir) -> list[Stream]:
+    """The configured streams for one data dir; streams that name others are opened after them."""
+    opened: dict[str, Stream] = {}
+    for spec in sorted(specs, key=lambda s: bool(STREAM_TYPES[s["type"]].REFERENCES)):
+        kind = STREAM_TYPES[spec["type"]]
+        refs = {}
+        for key, ref_type in kind.REFERENCES.items():
+            ref = opened.get(spec[key])
+            if ref is None or ref.TYPE != ref_type:
+                raise SerkitError(f"stream {spec['name']}: {key} must name a {ref_type} stream")
+            refs[key] = ref
+        opened[spec["name"]] = kind.open(spec, data, refs)
+    ordered = [opened[spec["name"]] for spec in specs]
+    for stream in ordered:
+        stream.check(data.utts)
+    return ordered
