@@ -1,19 +1,24 @@
-"""Kaldi-style data directories (DESIGN §3): read, write, subset, combine, split.
+"""Kaldi data directories (DESIGN §3): read, write, subset, combine, split.
 
 A data dir is a folder of plain UTF-8 text files, one record a line, sorted by
-utterance id in byte order (``LC_ALL=C``):
+id in byte order (``LC_ALL=C``), that Kaldi's ``utils/validate_data_dir.sh`` and
+``lhotse kaldi import`` accept:
 
-``wav.scp``     ``utt path`` or ``utt path start end`` (seconds), or ``utt cmd |`` (``allow_pipes``)
-``utt2spk``     ``utt speaker`` (``spk2utt`` is always derived from it)
-``utt2sess``    ``utt session``            ``utt2gender``  ``utt m|f``
-``text``        ``utt word word ...``      ``text.asr``    same, from ASR
+``wav.scp``     ``utt path`` (whole files), or ``recording path`` when ``segments`` exists;
+                ``id command |`` only with ``allow_pipes``
+``segments``    ``utt recording start end`` (seconds): cuts of longer recordings
+``utt2spk``     ``utt speaker`` (``spk2utt`` is always derived from it); ids begin with ``speaker-``
+``spk2gender``  ``speaker m|f`` where known      ``utt2sess``  ``utt session``
+``utt2dur``     ``utt seconds``                  ``reco2dur``  ``recording seconds``
+``text``        ``utt word word ...``            ``text.asr``  same, from ASR
 ``words.ctm``   ``utt channel start dur word`` (seconds, relative to the utterance)
 ``utt2emo``     ``utt label``
 ``labels.h5``   frame-level continuous labels (``/<utt>`` frames × dims)
-``meta.json``   corpus, protocol (class map, split rule), counts, serkit version
+``meta.json``   corpus, synthetic, sample rate, protocol, counts, serkit version
 
-:class:`DataDir` holds the parsed files in memory; :func:`load` raises a
-:class:`SerkitError` on the first malformed line (``file:line`` and the fix),
+In memory :class:`DataDir` keeps ``wav_scp`` as utterance → :class:`WavEntry` (a cut
+carries its ``start``/``end`` and ``recording``) and gender per utterance. :func:`load`
+raises a :class:`SerkitError` on the first malformed line (``file:line`` and the fix),
 while :mod:`serkit.validate` collects every problem.
 """
 
@@ -31,9 +36,10 @@ import numpy as np
 from serkit import __version__
 from serkit.errors import SerkitError
 
-UTT_MAPS = ("utt2spk", "utt2sess", "utt2gender", "utt2emo")
+UTT_MAPS = ("utt2spk", "utt2sess", "utt2emo")
 TEXT_FILES = ("text", "text.asr")
 GENDERS = ("f", "m")
+REGENERATE = "regenerate it with serkit prepare-data (this serkit keeps cuts in 'segments')"
 
 
 def byte_key(s: str) -> bytes:
@@ -45,19 +51,38 @@ def sorted_ids(ids: Iterable[str]) -> list[str]:
     return sorted(ids, key=byte_key)
 
 
+def bad_id(name: str) -> str | None:
+    """Why ``name`` cannot be an utterance, speaker or recording id (None if it can)."""
+    if not name:
+        return "is empty"
+    if any(c.isspace() for c in name):
+        return "holds white space"
+    if "/" in name:
+        return "holds '/'"
+    if name in (".", ".."):
+        return "is '.' or '..'"
+    return None
+
+
 @dataclass(frozen=True)
 class WavEntry:
-    """One ``wav.scp`` record: a file, a cut of one (``start``/``end`` in s), or a pipe."""
+    """The audio of one utterance: a file, a cut of a recording (``start``/``end`` in s), or a pipe."""
 
     path: str
     start: float | None = None
     end: float | None = None
     is_pipe: bool = False
+    recording: str | None = None
+
+    def source(self) -> str:
+        """The ``wav.scp`` value: the path, or the command followed by ``|``."""
+        return f"{self.path} |" if self.is_pipe else self.path
 
     def to_field(self) -> str:
+        """One-line description: the source, and the cut times for a cut."""
         if self.start is None:
-            return self.path
-        return f"{self.path} {_fmt_time(self.start)} {_fmt_time(self.end)}"
+            return self.source()
+        return f"{self.source()} {_fmt_time(self.start)} {_fmt_time(self.end)}"
 
 
 @dataclass(frozen=True)
@@ -86,6 +111,8 @@ class DataDir:
     text: dict[str, str] = field(default_factory=dict)
     text_asr: dict[str, str] = field(default_factory=dict)
     words_ctm: dict[str, list[CtmWord]] = field(default_factory=dict)
+    utt2dur: dict[str, float] = field(default_factory=dict)
+    reco2dur: dict[str, float] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     path: Path | None = None
 
@@ -93,11 +120,34 @@ class DataDir:
     def utts(self) -> list[str]:
         return sorted_ids(self.wav_scp)
 
+    def recording(self, utt: str) -> str:
+        """The recording id of an utterance (the utterance itself for a whole file)."""
+        return self.wav_scp[utt].recording or utt
+
+    @property
+    def has_segments(self) -> bool:
+        return any(e.start is not None for e in self.wav_scp.values())
+
     def spk2utt(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for utt in sorted_ids(self.utt2spk):
             out.setdefault(self.utt2spk[utt], []).append(utt)
         return {spk: out[spk] for spk in sorted_ids(out)}
+
+    def spk2gender(self) -> dict[str, str]:
+        """Gender per speaker, from ``utt2gender`` (a speaker with two genders is an error)."""
+        out: dict[str, str] = {}
+        for utt in sorted_ids(self.utt2gender):
+            spk = self.utt2spk.get(utt)
+            if spk is None:
+                continue
+            if out.setdefault(spk, self.utt2gender[utt]) != self.utt2gender[utt]:
+                raise SerkitError(
+                    f"speaker {spk!r} has utterances of both genders (e.g. {utt!r})",
+                    path=self.path,
+                    hint="fix utt2spk or the gender of the utterance",
+                )
+        return out
 
     def labels_h5(self) -> Path | None:
         if self.path is None:
@@ -120,6 +170,11 @@ def _raise(err: SerkitError) -> None:
 
 def _fmt_time(t: float | None) -> str:
     return f"{t:.3f}" if t is not None else ""
+
+
+def fmt_duration(seconds: float) -> str:
+    """Seconds with enough digits to give the exact sample count at any common rate."""
+    return f"{seconds:.6f}".rstrip("0").rstrip(".")
 
 
 def _parse_time(text: str) -> float | None:
@@ -155,9 +210,7 @@ def iter_lines(path: Path, on_error: ErrorSink = _raise) -> Iterator[tuple[int, 
         yield number, line
 
 
-def _check_order(
-    path: Path, records: list[tuple[int, str]], on_error: ErrorSink, unique: bool = True
-) -> None:
+def check_order(path: Path, records: list[tuple[int, str]], on_error: ErrorSink, unique: bool = True) -> None:
     seen: dict[str, int] = {}
     previous: str | None = None
     for number, key in records:
@@ -187,7 +240,7 @@ def _check_order(
 def read_map(
     path: Path, on_error: ErrorSink = _raise, allowed: Iterable[str] | None = None
 ) -> dict[str, str]:
-    """Read a two-column ``key value`` file (utt2spk, utt2emo, ...)."""
+    """Read a two-column ``key value`` file (utt2spk, utt2emo, spk2gender, ...)."""
     allowed_set = set(allowed) if allowed is not None else None
     out: dict[str, str] = {}
     keys: list[tuple[int, str]] = []
@@ -216,8 +269,34 @@ def read_map(
             continue
         keys.append((number, key))
         out.setdefault(key, value)
-    _check_order(path, keys, on_error)
+    check_order(path, keys, on_error)
     return out
+
+
+def read_durations(path: Path, on_error: ErrorSink = _raise) -> dict[str, float]:
+    """Read ``utt2dur`` / ``reco2dur``: ``id seconds`` with seconds > 0."""
+    out: dict[str, float] = {}
+    for key, value in read_map(path, on_error).items():
+        seconds = _parse_time(value)
+        if seconds is None or seconds <= 0:
+            on_error(
+                SerkitError(
+                    f"duration {value!r} of {key!r} is not a positive number of seconds",
+                    path=path,
+                    line=_line_of(path, key),
+                    hint="rerun prepare-data (durations come from the audio headers)",
+                )
+            )
+            continue
+        out[key] = seconds
+    return out
+
+
+def _line_of(path: Path, key: str) -> int | None:
+    for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
+        if raw.split(maxsplit=1)[:1] == [key.encode("utf-8")]:
+            return number
+    return None
 
 
 def read_text(path: Path, on_error: ErrorSink = _raise) -> dict[str, str]:
@@ -228,12 +307,12 @@ def read_text(path: Path, on_error: ErrorSink = _raise) -> dict[str, str]:
         key, _, words = line.strip().partition(" ")
         keys.append((number, key))
         out.setdefault(key, " ".join(words.split()))
-    _check_order(path, keys, on_error)
+    check_order(path, keys, on_error)
     return out
 
 
-def read_wav_scp(path: Path, on_error: ErrorSink = _raise, allow_pipes: bool = False) -> dict[str, WavEntry]:
-    """Read ``wav.scp``: ``utt path``, ``utt path start end`` or ``utt command |``."""
+def read_scp(path: Path, on_error: ErrorSink = _raise, allow_pipes: bool = False) -> dict[str, WavEntry]:
+    """Read ``wav.scp`` as it is on disk: ``id path`` or ``id command |`` (id = utterance or recording)."""
     out: dict[str, WavEntry] = {}
     keys: list[tuple[int, str]] = []
     for number, line in iter_lines(path, on_error):
@@ -258,45 +337,97 @@ def read_wav_scp(path: Path, on_error: ErrorSink = _raise, allow_pipes: bool = F
             entry = WavEntry(rest[:-1].strip(), is_pipe=True)
         else:
             fields = rest.split()
-            if len(fields) == 1:
-                entry = WavEntry(fields[0])
-            elif len(fields) == 3:
-                start, end = _parse_time(fields[1]), _parse_time(fields[2])
-                if start is None or end is None:
-                    on_error(
-                        SerkitError(
-                            f"unparsable cut times {fields[1]!r} {fields[2]!r}",
-                            path=path,
-                            line=number,
-                            hint="write 'utt path start end' with times in seconds",
-                        )
-                    )
-                    continue
-                if start < 0 or end <= start:
-                    on_error(
-                        SerkitError(
-                            f"bad cut: start {start} end {end}",
-                            path=path,
-                            line=number,
-                            hint="need 0 <= start < end (seconds)",
-                        )
-                    )
-                    continue
-                entry = WavEntry(fields[0], start, end)
-            else:
+            if len(fields) == 3 and all(_parse_time(f) is not None for f in fields[1:]):
                 on_error(
                     SerkitError(
-                        f"expected 'utt path' or 'utt path start end', found {len(fields) + 1} fields",
+                        "cut 'id path start end' in wav.scp: the data dir was written by an older serkit",
+                        path=path,
+                        line=number,
+                        hint=REGENERATE,
+                    )
+                )
+                continue
+            if len(fields) != 1:
+                on_error(
+                    SerkitError(
+                        f"expected 'id path', found {len(fields) + 1} fields",
                         path=path,
                         line=number,
                         hint="paths may not contain spaces; use a symlink",
                     )
                 )
                 continue
+            entry = WavEntry(fields[0])
         keys.append((number, key))
         out.setdefault(key, entry)
-    _check_order(path, keys, on_error)
+    check_order(path, keys, on_error)
     return out
+
+
+def read_segments(
+    path: Path, recordings: dict[str, WavEntry], on_error: ErrorSink = _raise
+) -> dict[str, WavEntry]:
+    """Read ``segments`` (``utt recording start end``) into utterance → cut of its recording."""
+    out: dict[str, WavEntry] = {}
+    keys: list[tuple[int, str]] = []
+    for number, line in iter_lines(path, on_error):
+        fields = line.split()
+        if len(fields) != 4:
+            on_error(
+                SerkitError(
+                    f"expected 4 fields 'utt recording start end', found {len(fields)}",
+                    path=path,
+                    line=number,
+                    hint="one cut per line, times in seconds",
+                )
+            )
+            continue
+        utt, reco, start_s, end_s = fields
+        start, end = _parse_time(start_s), _parse_time(end_s)
+        if start is None or end is None:
+            on_error(
+                SerkitError(
+                    f"unparsable cut times {start_s!r} {end_s!r}",
+                    path=path,
+                    line=number,
+                    hint="write 'utt recording start end' with times in seconds",
+                )
+            )
+            continue
+        if start < 0 or end <= start:
+            on_error(
+                SerkitError(
+                    f"bad cut: start {start} end {end}",
+                    path=path,
+                    line=number,
+                    hint="need 0 <= start < end (seconds)",
+                )
+            )
+            continue
+        source = recordings.get(reco)
+        if source is None:
+            on_error(
+                SerkitError(
+                    f"recording {reco!r} is not in wav.scp",
+                    path=path,
+                    line=number,
+                    hint="add the recording to wav.scp or drop the cut",
+                )
+            )
+            continue
+        keys.append((number, utt))
+        out.setdefault(utt, replace(source, start=start, end=end, recording=reco))
+    check_order(path, keys, on_error)
+    return out
+
+
+def read_wav_scp(path: Path, on_error: ErrorSink = _raise, allow_pipes: bool = False) -> dict[str, WavEntry]:
+    """Utterance → audio of the data dir holding ``path`` (its ``wav.scp``), through ``segments`` if any."""
+    table = read_scp(path, on_error, allow_pipes=allow_pipes)
+    segments = path.with_name("segments")
+    if segments.is_file():
+        return read_segments(segments, table, on_error)
+    return table
 
 
 def read_ctm(path: Path, on_error: ErrorSink = _raise) -> dict[str, list[CtmWord]]:
@@ -354,7 +485,7 @@ def read_spk2utt(path: Path, on_error: ErrorSink = _raise) -> dict[str, list[str
             continue
         keys.append((number, fields[0]))
         out.setdefault(fields[0], fields[1:])
-    _check_order(path, keys, on_error)
+    check_order(path, keys, on_error)
     return out
 
 
@@ -386,7 +517,13 @@ def load(path: str | Path, on_error: ErrorSink = _raise, allow_pipes: bool = Fal
     for name in UTT_MAPS:
         f = root / name
         if f.is_file():
-            setattr(data, name, read_map(f, on_error, GENDERS if name == "utt2gender" else None))
+            setattr(data, name, read_map(f, on_error))
+    if (root / "spk2gender").is_file():
+        genders = read_map(root / "spk2gender", on_error, GENDERS)
+        data.utt2gender = {u: genders[s] for u, s in data.utt2spk.items() if s in genders}
+    for name in ("utt2dur", "reco2dur"):
+        if (root / name).is_file():
+            setattr(data, name, read_durations(root / name, on_error))
     for name in TEXT_FILES:
         f = root / name
         if f.is_file():
@@ -396,6 +533,70 @@ def load(path: str | Path, on_error: ErrorSink = _raise, allow_pipes: bool = Fal
     if (root / "meta.json").is_file():
         data.meta = read_meta(root / "meta.json", on_error)
     return data
+
+
+def by_utterance(data: DataDir, records: dict[str, object]) -> dict[str, object]:
+    """``records`` keyed by utterance id, accepting the corpus' own ids (the id without ``speaker-``)."""
+    corpus_ids = {}
+    for utt, spk in data.utt2spk.items():
+        if utt.startswith(spk + "-"):
+            corpus_ids[utt[len(spk) + 1 :]] = utt
+    out = {}
+    for key, value in records.items():
+        utt = key if key in data.wav_scp else corpus_ids.get(key)
+        if utt is not None:
+            out[utt] = value
+    return out
+
+
+# --------------------------------------------------------------------------- audio facts
+
+
+def measure(data: DataDir) -> None:
+    """Fill ``utt2dur``, ``reco2dur`` and ``meta['sample_rate']`` from the audio headers (each file once)."""
+    from serkit import audio
+
+    facts: dict[str, tuple[int, float]] = {}
+    for utt in data.utts:
+        entry = data.wav_scp[utt]
+        whole = WavEntry(entry.path, is_pipe=entry.is_pipe)
+        if whole.source() not in facts:
+            facts[whole.source()] = audio.audio_info(whole)
+        rate, seconds = facts[whole.source()]
+        data.reco2dur[data.recording(utt)] = seconds
+        data.utt2dur[utt] = round(entry.end - entry.start, 6) if entry.start is not None else seconds
+    rates = sorted({rate for rate, _ in facts.values()})
+    data.meta["sample_rate"] = rates[0] if len(rates) == 1 else None
+    if len(rates) > 1:
+        data.meta["sample_rates"] = rates
+
+
+def _durations(data: DataDir) -> tuple[dict[str, float], dict[str, float]] | None:
+    """``(utt2dur, reco2dur)`` from memory, cut times or audio headers; None if some audio is unreadable."""
+    from serkit import audio
+
+    utt2dur: dict[str, float] = {}
+    reco2dur: dict[str, float] = {}
+    try:
+        for utt in data.utts:
+            entry = data.wav_scp[utt]
+            reco = data.recording(utt)
+            if reco not in reco2dur:
+                known = data.reco2dur.get(reco)
+                if known is None and entry.start is None:
+                    known = data.utt2dur.get(utt)
+                if known is None:
+                    known = audio.audio_info(WavEntry(entry.path, is_pipe=entry.is_pipe))[1]
+                reco2dur[reco] = known
+            if utt in data.utt2dur:
+                utt2dur[utt] = data.utt2dur[utt]
+            elif entry.start is not None:
+                utt2dur[utt] = round(entry.end - entry.start, 6)
+            else:
+                utt2dur[utt] = reco2dur[reco]
+    except SerkitError:
+        return None
+    return utt2dur, reco2dur
 
 
 # --------------------------------------------------------------------------- writing
@@ -414,28 +615,77 @@ def _map_lines(mapping: dict[str, str]) -> Iterator[str]:
         yield f"{key} {mapping[key]}"
 
 
-def _check_id(utt: str) -> None:
-    if not utt or any(c.isspace() for c in utt) or "/" in utt:
-        raise SerkitError(
-            f"invalid utterance id {utt!r}", hint="ids must be non-empty, without white space or '/'"
-        )
+def _check_ids(data: DataDir) -> None:
+    for kind, ids in (
+        ("utterance", data.wav_scp),
+        ("speaker", set(data.utt2spk.values())),
+        ("recording", {e.recording for e in data.wav_scp.values() if e.recording}),
+    ):
+        for name in ids:
+            why = bad_id(name)
+            if why:
+                raise SerkitError(
+                    f"invalid {kind} id {name!r}: it {why}",
+                    path=data.path,
+                    hint="ids must be non-empty, without white space or '/', and not '.' or '..'",
+                )
+
+
+def _scp_and_segments(data: DataDir, utt2dur: dict[str, float] | None) -> tuple[list[str], list[str]]:
+    """The ``wav.scp`` and ``segments`` lines (no segments when no utterance is a cut)."""
+    if not data.has_segments:
+        return [f"{u} {data.wav_scp[u].source()}" for u in data.utts], []
+    sources: dict[str, str] = {}
+    segments = []
+    for utt in data.utts:
+        entry = data.wav_scp[utt]
+        reco = data.recording(utt)
+        if sources.setdefault(reco, entry.source()) != entry.source():
+            raise SerkitError(
+                f"recording {reco!r} names two sources ({sources[reco]} and {entry.source()})",
+                path=data.path,
+                hint="give each recording one path",
+            )
+        if entry.start is not None:
+            start, end = entry.start, entry.end
+        elif utt2dur is not None:
+            start, end = 0.0, utt2dur[utt]
+        else:
+            raise SerkitError(
+                f"{utt}: a whole-file utterance among cuts needs its duration, and the audio is unreadable",
+                path=entry.path,
+                hint="check the path",
+            )
+        segments.append(f"{utt} {reco} {_fmt_time(start)} {_fmt_time(end)}")
+    return [f"{r} {sources[r]}" for r in sorted_ids(sources)], segments
 
 
 def save(data: DataDir, path: str | Path, meta_extra: dict | None = None) -> Path:
-    """Write every non-empty part of ``data`` in byte order, derive ``spk2utt``, write ``meta.json``."""
+    """Write every non-empty part of ``data`` in byte order, derive ``spk2utt``, write ``meta.json``.
+
+    ``utt2dur``/``reco2dur`` come from memory, the cut times or the audio headers; they are left out
+    only when some audio cannot be read.
+    """
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
-    for utt in data.wav_scp:
-        _check_id(utt)
-    _write_lines(root / "wav.scp", (f"{u} {data.wav_scp[u].to_field()}" for u in data.utts))
+    _check_ids(data)
+    durations = _durations(data)
+    scp, segments = _scp_and_segments(data, durations[0] if durations else None)
+    _write_lines(root / "wav.scp", scp)
+    files: dict[str, list[str]] = {"segments": segments}
     for name in UTT_MAPS:
-        mapping = getattr(data, name)
-        if mapping:
-            _write_lines(root / name, _map_lines(mapping))
+        files[name] = list(_map_lines(getattr(data, name)))
+    files["spk2utt"] = [f"{s} {' '.join(us)}" for s, us in data.spk2utt().items()]
+    files["spk2gender"] = list(_map_lines(data.spk2gender()))
+    if durations is not None:
+        for name, table in zip(("utt2dur", "reco2dur"), durations, strict=True):
+            files[name] = [f"{k} {fmt_duration(table[k])}" for k in sorted_ids(table)]
+    for name in dict.fromkeys((*files, "utt2dur", "reco2dur", "utt2gender")):
+        lines = files.get(name)
+        if lines:
+            _write_lines(root / name, lines)
         elif (root / name).exists():
-            (root / name).unlink()
-    if data.utt2spk:
-        _write_lines(root / "spk2utt", (f"{s} {' '.join(us)}" for s, us in data.spk2utt().items()))
+            (root / name).unlink()  # nothing to say, or an earlier format's file
     for name in TEXT_FILES:
         mapping = getattr(data, name.replace(".", "_"))
         if mapping:
@@ -468,9 +718,13 @@ def _ctm_lines(ctm: dict[str, list[CtmWord]]) -> Iterator[str]:
 
 # --------------------------------------------------------------------------- subsets, splits
 
+PER_ID_FIELDS = ("wav_scp", *UTT_MAPS, "utt2gender", "text", "text_asr", "words_ctm", "utt2dur", "reco2dur")
+#: meta.json keys a combined dir keeps even where its parts disagree (the first part's value).
+SHARED_META = ("corpus", "protocol", "classes")
+
 
 def subset(data: DataDir, utts: Iterable[str]) -> DataDir:
-    """The records of ``utts`` only (ids not in ``data`` are an error)."""
+    """The records of ``utts`` only, and the recordings they use (ids not in ``data`` are an error)."""
     keep = set(utts)
     missing = keep - set(data.wav_scp)
     if missing:
@@ -484,6 +738,7 @@ def subset(data: DataDir, utts: Iterable[str]) -> DataDir:
     def pick(mapping: dict) -> dict:
         return {k: v for k, v in mapping.items() if k in keep}
 
+    recordings = {data.recording(u) for u in keep}
     return replace(
         data,
         wav_scp=pick(data.wav_scp),
@@ -494,14 +749,17 @@ def subset(data: DataDir, utts: Iterable[str]) -> DataDir:
         text=pick(data.text),
         text_asr=pick(data.text_asr),
         words_ctm=pick(data.words_ctm),
+        utt2dur=pick(data.utt2dur),
+        reco2dur={r: d for r, d in data.reco2dur.items() if r in recordings},
         meta=dict(data.meta),
         path=None,
     )
 
 
 def combine(parts: Iterable[DataDir]) -> DataDir:
-    """Union of data dirs; an id present in two parts is an error."""
+    """Union of data dirs; an id present in two parts is an error. ``meta.json`` keys the parts share stay."""
     out = DataDir()
+    metas = []
     for part in parts:
         clash = set(part.wav_scp) & set(out.wav_scp)
         if clash:
@@ -510,11 +768,29 @@ def combine(parts: Iterable[DataDir]) -> DataDir:
                 path=part.path,
                 hint="ids must be unique across the combined dirs",
             )
-        for name in ("wav_scp", *UTT_MAPS, "text", "text_asr", "words_ctm"):
+        for name in PER_ID_FIELDS:
             getattr(out, name).update(getattr(part, name))
-        if not out.meta:
-            out.meta = dict(part.meta)
+        metas.append(part.meta)
+    out.meta = _shared_meta(metas)
     return out
+
+
+def _shared_meta(metas: list[dict]) -> dict:
+    if not metas:
+        return {}
+    first = metas[0]
+    meta = {k: v for k, v in first.items() if all(m.get(k) == v for m in metas[1:])}
+    for key in SHARED_META:
+        if key in first and key not in meta:
+            meta[key] = first[key]
+    if any("synthetic" in m for m in metas):
+        meta["synthetic"] = any(m.get("synthetic") for m in metas)
+    if any("sample_rate" in m for m in metas) and "sample_rate" not in meta:
+        meta["sample_rate"] = None
+    sets = [m["set"] for m in metas if "set" in m]
+    if len(sets) > 1 and "set" not in meta:
+        meta["combined_sets"] = sets
+    return meta
 
 
 def split_by(data: DataDir, key: str, values: Iterable[str]) -> DataDir:

@@ -11,23 +11,42 @@ from serkit.cli import app, main
 
 
 def _commands() -> list[str]:
-    return sorted(c.name for c in app.registered_commands)
+    """Every command as typed: ``name``, or ``group name`` for a sub-app's commands (prepare-data iemocap)."""
+    names = [c.name for c in app.registered_commands]
+    for group in app.registered_groups:
+        names += [f"{group.name} {c.name}" for c in group.typer_instance.registered_commands]
+    return sorted(names)
+
+
+def _groups() -> list[str]:
+    return sorted(g.name for g in app.registered_groups)
 
 
 def test_help_lists_every_command_with_one_line() -> None:
     result = run_serkit("--help")
     assert result.returncode == 0
-    for name in _commands():
-        assert name in result.stdout, name
-    for command in app.registered_commands:
+    for name in [*_commands(), *_groups()]:
+        assert name.split()[0] in result.stdout, name
+    commands = list(app.registered_commands)
+    for group in app.registered_groups:
+        commands += group.typer_instance.registered_commands
+    for command in commands:
         assert command.callback.__doc__ and command.callback.__doc__.strip().splitlines()[0], command.name
 
 
 def test_every_command_help_has_an_example() -> None:
-    for name in _commands():
-        result = run_serkit(name, "--help")
+    assert "prepare-data iemocap" in _commands() and "prepare-data sewa" in _commands()
+    for name in [*_commands(), *_groups()]:
+        result = run_serkit(*name.split(), "--help")
         assert result.returncode == 0, name
         assert "Example: serkit " + name in " ".join(result.stdout.split()), name
+
+
+def test_prepare_data_commands_take_only_their_own_options() -> None:
+    mosei = " ".join(run_serkit("prepare-data", "mosei", "--help").stdout.split())
+    sewa = " ".join(run_serkit("prepare-data", "sewa", "--help").stdout.split())
+    assert "--tie-rule" in mosei and "--class-map" not in mosei and "--word-times" not in mosei
+    assert "--word-times" in sewa and "--folds" not in sewa and "--tie-rule" not in sewa
 
 
 def test_version() -> None:

@@ -1,4 +1,4 @@
-"""Data dirs: round trip, sorting, parsing errors, subset / combine / split."""
+"""Data dirs: round trip, sorting, segments, parsing errors, subset / combine / split."""
 
 from __future__ import annotations
 
@@ -17,8 +17,23 @@ def test_round_trip_keeps_every_file_and_sorts_in_byte_order(data_dir: Path) -> 
     assert data.words_ctm[data.utts[0]][2].word == "world"
     assert (data_dir / "spk2utt").read_text().splitlines()[0].startswith("spk0 spk0-utt000 spk0-utt002")
     out = datadir.save(data, data_dir.parent / "copy")
-    for name in ("wav.scp", "utt2spk", "spk2utt", "utt2sess", "utt2gender", "utt2emo", "text", "words.ctm"):
+    names = (
+        "wav.scp",
+        "utt2spk",
+        "spk2utt",
+        "spk2gender",
+        "utt2sess",
+        "utt2emo",
+        "utt2dur",
+        "reco2dur",
+        "text",
+    )
+    for name in (*names, "words.ctm"):
         assert (out / name).read_bytes() == (data_dir / name).read_bytes(), name
+    assert not (out / "segments").exists() and not (out / "utt2gender").exists()
+    assert (out / "spk2gender").read_text() == "spk0 f\nspk1 m\n"
+    assert data.utt2gender["spk1-utt001"] == "m"
+    assert (out / "utt2dur").read_text().splitlines()[1] == "spk0-utt002 1.2"
     assert datadir.load(out).meta["class_counts"] == {"ang": 2, "hap": 2, "neu": 1, "sad": 1}
 
 
@@ -29,14 +44,49 @@ def test_byte_order_differs_from_locale_order(tmp_path: Path) -> None:
     assert ids == ["A", "B", "a-1", "a_1", "b"]
 
 
-def test_wav_scp_cuts_and_pipes(tmp_path: Path) -> None:
-    (tmp_path / "wav.scp").write_text("u1 /a.wav 1.5 3.25\nu2 /b.wav\nu3 sox x.wav -t wav - |\n")
+def test_segments_and_pipes(tmp_path: Path) -> None:
+    (tmp_path / "wav.scp").write_text("r1 /a.wav\nr2 sox x.wav -t wav - |\n")
+    (tmp_path / "segments").write_text("r1-u1 r1 1.5 3.25\nr1-u2 r1 3.5 4\nr2-u1 r2 0 1\n")
     with pytest.raises(SerkitError, match="piped command") as err:
         datadir.load(tmp_path)
-    assert err.value.line == 3
+    assert err.value.line == 2
     data = datadir.load(tmp_path, allow_pipes=True)
-    assert data.wav_scp["u1"] == datadir.WavEntry("/a.wav", 1.5, 3.25)
-    assert data.wav_scp["u3"].is_pipe and data.wav_scp["u3"].path == "sox x.wav -t wav -"
+    assert data.utts == ["r1-u1", "r1-u2", "r2-u1"]
+    assert data.wav_scp["r1-u1"] == datadir.WavEntry("/a.wav", 1.5, 3.25, recording="r1")
+    pipe = data.wav_scp["r2-u1"]
+    assert (
+        pipe.is_pipe
+        and pipe.path == "sox x.wav -t wav -"
+        and pipe.to_field() == "sox x.wav -t wav - | 0.000 1.000"
+    )
+    assert datadir.WavEntry("sox x.wav -t wav -", is_pipe=True).to_field() == "sox x.wav -t wav - |"
+    out = datadir.save(data, tmp_path / "copy")  # the pipe cannot run: durations from the cuts, no reco2dur
+    assert (out / "wav.scp").read_text() == (tmp_path / "wav.scp").read_text()
+    assert (out / "segments").read_text().splitlines()[1] == "r1-u2 r1 3.500 4.000"
+    assert not (out / "utt2dur").exists()
+    data.reco2dur.update({"r1": 5.0, "r2": 1.0})
+    datadir.save(data, out)
+    assert (out / "utt2dur").read_text() == "r1-u1 1.75\nr1-u2 0.5\nr2-u1 1\n"
+    assert (out / "reco2dur").read_text() == "r1 5\nr2 1\n"
+    one = datadir.subset(data, ["r1-u2"])
+    assert one.reco2dur == {"r1": 5.0}
+    datadir.save(one, tmp_path / "one")
+    assert (tmp_path / "one" / "wav.scp").read_text() == "r1 /a.wav\n"
+
+
+def test_old_wav_scp_cuts_are_refused_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "wav.scp").write_text("u1 /a.wav 1.5 3.25\n")
+    with pytest.raises(SerkitError, match="older serkit") as err:
+        datadir.load(tmp_path)
+    assert err.value.line == 1 and "prepare-data" in err.value.hint
+
+
+def test_segments_need_a_known_recording(tmp_path: Path) -> None:
+    (tmp_path / "wav.scp").write_text("r1 /a.wav\n")
+    (tmp_path / "segments").write_text("r1-u1 r1 0 1\nr2-u1 r2 0 1\n")
+    with pytest.raises(SerkitError, match="'r2' is not in wav.scp") as err:
+        datadir.load(tmp_path)
+    assert err.value.path == str(tmp_path / "segments") and err.value.line == 2
 
 
 @pytest.mark.parametrize(
@@ -44,8 +94,6 @@ def test_wav_scp_cuts_and_pipes(tmp_path: Path) -> None:
     [
         ("u1 /a.wav\nu0 /b.wav\n", 2, "not sorted"),
         ("u1 /a.wav\nu1 /b.wav\n", 2, "duplicate id"),
-        ("u1 /a.wav 1 x\n", 1, "unparsable cut"),
-        ("u1 /a.wav 3 2\n", 1, "bad cut"),
         ("u1 /a.wav\n\nu2 /b.wav\n", 2, "empty line"),
         ("u1 /a b.wav\n", 1, "fields"),
     ],
@@ -88,10 +136,49 @@ def test_subset_combine_split(data_dir: Path) -> None:
     assert set(sess.utt2sess.values()) == {"sess0"}
 
 
-def test_ids_with_spaces_or_slashes_are_refused(tmp_path: Path) -> None:
-    data = datadir.DataDir(wav_scp={"a/b": datadir.WavEntry("/x.wav")})
+@pytest.mark.parametrize("bad", ["a/b", "..", ".", "a\u00a0b"])
+def test_ids_with_spaces_slashes_or_dots_are_refused(tmp_path: Path, bad: str) -> None:
+    data = datadir.DataDir(wav_scp={bad: datadir.WavEntry("/x.wav")})
     with pytest.raises(SerkitError, match="invalid utterance id"):
         datadir.save(data, tmp_path)
+    data = datadir.DataDir(wav_scp={"u": datadir.WavEntry("/x.wav")}, utt2spk={"u": bad})
+    with pytest.raises(SerkitError, match="invalid speaker id"):
+        datadir.save(data, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [("r1-u1 r1 1 x\n", "unparsable cut"), ("r1-u1 r1 3 2\n", "bad cut")]
+)
+def test_malformed_segments(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "wav.scp").write_text("r1 /a.wav\n")
+    (tmp_path / "segments").write_text(content)
+    with pytest.raises(SerkitError, match=message) as err:
+        datadir.load(tmp_path)
+    assert err.value.line == 1 and err.value.hint
+
+
+def test_combine_keeps_the_shared_meta_and_the_protocol(data_dir: Path) -> None:
+    data = datadir.load(data_dir)
+    a = datadir.split_by(data, "spk", ["spk0"])
+    b = datadir.split_by(data, "spk", ["spk1"])
+    a.meta = {
+        **a.meta,
+        "set": "train",
+        "synthetic": True,
+        "sample_rate": 16000,
+        "protocol": {"score": ["test"]},
+    }
+    b.meta = {
+        **b.meta,
+        "set": "test",
+        "synthetic": True,
+        "sample_rate": 16000,
+        "protocol": {"score": ["test"]},
+    }
+    joined = datadir.combine([a, b])
+    assert joined.meta["corpus"] == "test" and joined.meta["synthetic"] is True
+    assert joined.meta["sample_rate"] == 16000 and joined.meta["protocol"] == {"score": ["test"]}
+    assert "set" not in joined.meta and joined.meta["combined_sets"] == ["train", "test"]
 
 
 def test_labels_h5_round_trip_and_subset(data_dir: Path) -> None:

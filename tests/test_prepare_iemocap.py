@@ -45,7 +45,7 @@ def test_4class_sets_have_exact_counts_and_validate(default) -> None:
     for name in ("train", "dev", "test"):
         assert _errors(out / name) == []
     dev = datadir.load(out / "dev")
-    assert sorted({u.rsplit("_", 1)[0] for u in dev.utts}) == DEV_DIALOGS
+    assert sorted({u.split("-", 1)[1].rsplit("_", 1)[0] for u in dev.utts}) == DEV_DIALOGS
     test = datadir.load(out / "test")
     assert set(test.utt2sess.values()) == {"Ses05"}
     assert set(datadir.load(out / "train").utt2sess.values()) == {"Ses01", "Ses02", "Ses03", "Ses04"}
@@ -65,42 +65,73 @@ def test_ids_speakers_gender_from_the_last_field_and_labels(default) -> None:
     out, _ = default
     dev = datadir.load(out / "dev")
     # odd dialog name: position 15 would be '_' here; the last id field decides
-    assert dev.utt2gender["Ses03M_impro05a_F000"] == "f" and dev.utt2spk["Ses03M_impro05a_F000"] == "Ses03F"
-    assert dev.utt2gender["Ses03M_impro05a_M000"] == "m" and dev.utt2spk["Ses03M_impro05a_M000"] == "Ses03M"
+    assert (
+        dev.utt2gender["Ses03F-Ses03M_impro05a_F000"] == "f"
+        and dev.utt2spk["Ses03F-Ses03M_impro05a_F000"] == "Ses03F"
+    )
+    assert (
+        dev.utt2gender["Ses03M-Ses03M_impro05a_M000"] == "m"
+        and dev.utt2spk["Ses03M-Ses03M_impro05a_M000"] == "Ses03M"
+    )
     # exc merged into hap; the Attribute/ trap (neu -> ang) was not read
-    assert dev.utt2emo["Ses01F_impro01_F001"] == "hap" and dev.utt2emo["Ses01F_impro01_F000"] == "neu"
-    assert "Ses01F_impro01_M001" not in dev.utt2emo  # xxx dropped
+    assert (
+        dev.utt2emo["Ses01F-Ses01F_impro01_F001"] == "hap"
+        and dev.utt2emo["Ses01F-Ses01F_impro01_F000"] == "neu"
+    )
+    assert "Ses01M-Ses01F_impro01_M001" not in dev.utt2emo  # xxx dropped
     test = datadir.load(out / "test")
-    assert test.utt2spk["Ses05M_script01_1b_F000"] == "Ses05F"
+    assert test.utt2spk["Ses05F-Ses05M_script01_1b_F000"] == "Ses05F"
     assert test.meta["classes"] == ["ang", "hap", "neu", "sad"]
     assert test.meta["protocol"]["class_map"] == "4-class" and test.meta["protocol"]["test_sessions"] == [5]
+    assert (out / "test" / "spk2gender").read_text() == "Ses05F f\nSes05M m\n"
+    assert not (out / "test" / "segments").exists()  # whole files: wav.scp is 'utt path'
+    assert test.utt2dur == {u: 0.8 for u in test.utts} and test.reco2dur == test.utt2dur
+
+
+def test_meta_protocol_block(default, corpus: Path, tmp_path: Path) -> None:
+    out, _ = default
+    meta = datadir.load(out / "dev").meta
+    assert meta["synthetic"] is False and meta["sample_rate"] == 16000 and meta["corpus"] == "iemocap"
+    block = meta["protocol"]
+    assert (block["folds"], block["sets"], block["train"], block["dev"], block["score"]) == (
+        [],
+        ["train", "dev", "test"],
+        "train",
+        "dev",
+        ["test"],
+    )
+    assert "session(s) [5]" in block["split"]
+    iemocap.prepare(corpus, tmp_path, folds="loso", dev_fraction=0.0)
+    block = datadir.load(tmp_path / "fold2" / "train").meta["protocol"]
+    assert block["folds"] == [f"fold{k}" for k in range(1, 6)] and block["fold"] == "fold2"
+    assert block["sets"] == ["train", "test"] and block["dev"] is None
 
 
 def test_text_and_wdseg_words(default) -> None:
     out, _ = default
     dev = datadir.load(out / "dev")
-    assert dev.text["Ses01F_impro01_M002"] == "<laughter> that's sad"
-    assert dev.words_ctm["Ses01F_impro01_F000"] == [
+    assert dev.text["Ses01M-Ses01F_impro01_M002"] == "<laughter> that's sad"
+    assert dev.words_ctm["Ses01F-Ses01F_impro01_F000"] == [
         CtmWord(0.05, 0.1, "excuse"),
         CtmWord(0.25, 0.1, "me"),
         CtmWord(0.45, 0.075, "well"),
         CtmWord(0.525, 0.075, "known"),
     ]
     # (2) variants stripped, ++LAUGHTER++ dropped, frames inclusive: "go(2) away" -> go 0.05+0.10, away
-    assert [(w.word, w.start, w.dur) for w in dev.words_ctm["Ses02F_impro01_F000"]] == [
+    assert [(w.word, w.start, w.dur) for w in dev.words_ctm["Ses02F-Ses02F_impro01_F000"]] == [
         ("go", 0.05, 0.1),
         ("away", 0.2, 0.1),
     ]
-    assert NO_WDSEG not in dev.words_ctm
-    assert dev.meta["missing_wdseg"] == [NO_WDSEG]
+    assert "Ses03M-" + NO_WDSEG not in dev.words_ctm
+    assert dev.meta["missing_wdseg"] == ["Ses03M-" + NO_WDSEG]
     train = datadir.load(out / "train")
-    assert train.text["Ses02M_script02_1_M001"] == ""  # labelled, no transcription line
+    assert train.text["Ses02M-Ses02M_script02_1_M001"] == ""  # labelled, no transcription line
 
 
 def test_vad_file_and_junk_listed_in_meta(default) -> None:
     out, _ = default
     vad = dict(line.split(" ", 1) for line in (out / "dev" / "utt2vad").read_text().splitlines())
-    assert vad["Ses01F_impro01_F000"] == "5.5000 0.5000 2.5000"
+    assert vad["Ses01F-Ses01F_impro01_F000"] == "5.5000 0.5000 2.5000"
     assert len(vad) == 13
     skipped = json.loads((out / "dev" / "meta.json").read_text())["skipped"]
     assert {k: v["count"] for k, v in skipped.items()} == {
@@ -264,7 +295,7 @@ def test_cli_prints_the_summary_and_errors_in_one_line(corpus: Path, tmp_path: P
     bad = run_serkit("prepare-data", "iemocap", str(tmp_path / "nope"), str(tmp_path / "data"))
     assert bad.returncode == 2 and len([x for x in bad.stderr.splitlines() if x.strip()]) == 1
     wrong = run_serkit("prepare-data", "iemocap", str(corpus), str(tmp_path / "d"), "--tie-rule", "drop")
-    assert wrong.returncode == 2 and "--tie-rule only applies to mosei" in wrong.stderr
+    assert wrong.returncode == 2 and "No such option" in wrong.stderr and "--tie-rule" in wrong.stderr
 
 
 def test_no_dev_set_with_a_zero_fraction_and_an_error_without_training_data(

@@ -57,12 +57,18 @@ def test_mini_iemocap_has_every_labelled_4class_turn(mini: Path, data: Path) -> 
     }
     found = {}
     for name in ("train", "dev", "test"):
-        found.update(datadir.load(data / "iemocap" / name).utt2emo)
+        part = datadir.load(data / "iemocap" / name)
+        found.update({utt.split("-", 1)[1]: label for utt, label in part.utt2emo.items()})
+        assert datadir.by_utterance(part, expected) == part.utt2emo  # manifest ids = ids without 'speaker-'
     assert found == expected
     test = datadir.load(data / "iemocap" / "test")
     assert set(test.utt2sess.values()) == {"Ses05"}
-    truth = {r["utt"]: " ".join(w["word"] for w in r["words"]) for r in records}
-    assert all(test.text[u] == truth[u] for u in test.utts)
+    truth = datadir.by_utterance(test, {r["utt"]: " ".join(w["word"] for w in r["words"]) for r in records})
+    assert set(truth) == set(test.utts) and all(test.text[u] == truth[u] for u in test.utts)
+    meta = test.meta
+    assert (
+        meta["synthetic"] is True and meta["sample_rate"] == 16000 and meta["protocol"]["score"] == ["test"]
+    )
 
 
 def test_mini_mosei_and_sewa_labels(mini: Path, data: Path) -> None:
@@ -96,8 +102,9 @@ def test_align_words_reproduces_true_word_times(mini: Path, data: Path, tmp_path
     target = Path(shutil.copytree(data / "iemocap" / "test", tmp_path / "test"))
     report = align.align_data_dir(target)
     assert report.aligned == len(datadir.load(target)) and not report.failed
-    truth = align.read_reference(mini / "iemocap" / "manifest.jsonl")
-    error = align.compare_alignments(truth, datadir.load(target).words_ctm).summary()
+    aligned = datadir.load(target)
+    truth = datadir.by_utterance(aligned, align.read_reference(mini / "iemocap" / "manifest.jsonl"))
+    error = align.compare_alignments(truth, aligned.words_ctm).summary()
     print("alignment vs synthesis truth:", error)
     assert error["words"] > 50
     assert error["mean_boundary_error_ms"] < 40

@@ -17,13 +17,15 @@ from serkit.datadir import CtmWord
 from serkit.errors import SerkitError
 
 TRAIN = [
-    "-3g5yACwYnA_000",
-    "-3g5yACwYnA_001",
-    "8404_000",
-    "PtH_8O__EAY_001",
-    "zv0Jl4TIQDc_000",
-    "zv0Jl4TIQDc_001",
-    "zv0Jl4TIQDc_002",
+    "-3g5yACwYnA-000",
+    "-3g5yACwYnA-001",
+    "25522-000",
+    "255224-000",
+    "8404-000",
+    "PtH_8O__EAY-001",
+    "zv0Jl4TIQDc-000",
+    "zv0Jl4TIQDc-001",
+    "zv0Jl4TIQDc-002",
 ]
 
 
@@ -56,21 +58,23 @@ def test_standard_folds_are_the_sdk_lists() -> None:
 
 def test_sets_ids_and_labels(default) -> None:
     out, result = default
-    assert {s.name: s.utterances for s in result.sets} == {"train": 7, "dev": 2, "test": 3}
+    assert {s.name: s.utterances for s in result.sets} == {"train": 9, "dev": 2, "test": 3}
     train = datadir.load(out / "train")
     assert train.utts == TRAIN
-    assert train.utt2spk["8404_000"] == "8404" and train.utt2sess["-3g5yACwYnA_001"] == "-3g5yACwYnA"
+    assert train.utt2spk["8404-000"] == "8404" and train.utt2sess["-3g5yACwYnA-001"] == "-3g5yACwYnA"
     assert train.utt2emo == {
-        "-3g5yACwYnA_000": "fea",
-        "-3g5yACwYnA_001": "sur",
-        "8404_000": "ang",
-        "PtH_8O__EAY_001": "sad",
-        "zv0Jl4TIQDc_000": "hap",  # happy/anger tie -> first in column order
-        "zv0Jl4TIQDc_001": "hap",
-        "zv0Jl4TIQDc_002": "hap",
+        "-3g5yACwYnA-000": "fea",
+        "-3g5yACwYnA-001": "sur",
+        "25522-000": "hap",
+        "255224-000": "sad",
+        "8404-000": "ang",
+        "PtH_8O__EAY-001": "sad",
+        "zv0Jl4TIQDc-000": "hap",  # happy/anger tie -> first in column order
+        "zv0Jl4TIQDc-001": "hap",
+        "zv0Jl4TIQDc-002": "hap",
     }
-    assert datadir.load(out / "dev").utts == ["188343_000", "188343_001"]
-    assert datadir.load(out / "test").utts == ["_0efYOjQYRc_000", "_0efYOjQYRc_001", "_0efYOjQYRc_002"]
+    assert datadir.load(out / "dev").utts == ["188343-000", "188343-001"]
+    assert datadir.load(out / "test").utts == ["_0efYOjQYRc-000", "_0efYOjQYRc-001", "_0efYOjQYRc-002"]
     assert train.meta["classes"] == ["hap", "sad", "ang", "sur", "dis", "fea"]
     for name in ("train", "dev", "test"):
         assert _errors(out / name) == []
@@ -79,33 +83,46 @@ def test_sets_ids_and_labels(default) -> None:
 def test_cuts_are_clamped_and_rows_keep_their_csd_index(default) -> None:
     out, _ = default
     train, test = datadir.load(out / "train"), datadir.load(out / "test")
-    neg = train.wav_scp["PtH_8O__EAY_001"]
+    neg = train.wav_scp["PtH_8O__EAY-001"]
     assert (neg.start, neg.end) == (0.0, 2.5) and neg.path.endswith(
         "Raw/Audio/Full/WAV_16000/PtH_8O__EAY.wav"
     )
-    assert (train.wav_scp["zv0Jl4TIQDc_000"].start, train.wav_scp["zv0Jl4TIQDc_000"].end) == (56.852, 60.845)
-    assert (train.wav_scp["8404_000"].start, train.wav_scp["8404_000"].end) == (0.82, 3.202)
-    assert test.wav_scp["_0efYOjQYRc_002"].end == 37.3  # past the audio: clamped
+    assert (train.wav_scp["zv0Jl4TIQDc-000"].start, train.wav_scp["zv0Jl4TIQDc-000"].end) == (56.852, 60.845)
+    assert (train.wav_scp["8404-000"].start, train.wav_scp["8404-000"].end) == (0.82, 3.202)
+    assert test.wav_scp["_0efYOjQYRc-002"].end == 37.3  # past the audio: clamped
+    # Kaldi's form: wav.scp by video, the cuts in segments, reco2dur and utt2dur from the audio
+    assert (out / "test" / "wav.scp").read_text().split() == [
+        "_0efYOjQYRc",
+        test.wav_scp["_0efYOjQYRc-002"].path,
+    ]
+    assert (out / "test" / "segments").read_text().splitlines()[
+        2
+    ] == "_0efYOjQYRc-002 _0efYOjQYRc 34.124 37.300"
+    assert (out / "test" / "reco2dur").read_text() == "_0efYOjQYRc 37.3\n"
+    assert test.utt2dur["_0efYOjQYRc-002"] == pytest.approx(37.3 - 34.124)
+    assert test.meta["sample_rate"] == 16000 and test.meta["synthetic"] is False
+    block = test.meta["protocol"]
+    assert (block["folds"], block["sets"], block["score"]) == ([], ["train", "dev", "test"], ["dev", "test"])
 
 
 def test_text_matched_by_time_or_from_words(default) -> None:
     out, result = default
     train, test = datadir.load(out / "train"), datadir.load(out / "test")
     # unsorted label rows: row 0 is the 56.852 s segment, which is transcript segment 2
-    assert train.text["zv0Jl4TIQDc_000"] == "but the ending made me angry"
-    assert train.text["zv0Jl4TIQDc_001"] == "i liked it a lot"
-    assert train.text["-3g5yACwYnA_000"] == "that was scary and gross"  # '_____' in the text
-    assert train.text["PtH_8O__EAY_001"] == "so sad to see it go"  # matched on the negative start
-    assert train.text["8404_000"] == "angry people everywhere"  # no transcript: words .csd, 'sp' dropped
-    assert test.text["_0efYOjQYRc_002"] == "for the complete article please go to big4 com"
-    assert train.words_ctm["8404_000"] == [
+    assert train.text["zv0Jl4TIQDc-000"] == "but the ending made me angry"
+    assert train.text["zv0Jl4TIQDc-001"] == "i liked it a lot"
+    assert train.text["-3g5yACwYnA-000"] == "that was scary and gross"  # '_____' in the text
+    assert train.text["PtH_8O__EAY-001"] == "so sad to see it go"  # matched on the negative start
+    assert train.text["8404-000"] == "angry people everywhere"  # no transcript: words .csd, 'sp' dropped
+    assert test.text["_0efYOjQYRc-002"] == "for the complete article please go to big4 com"
+    assert train.words_ctm["8404-000"] == [
         CtmWord(0.18, 0.5, "angry"),
         CtmWord(0.88, 0.5, "people"),
         CtmWord(1.38, 0.8, "everywhere"),
     ]
-    assert test.words_ctm["_0efYOjQYRc_002"][-1] == CtmWord(2.776, 0.4, "article")  # clipped to the cut
+    assert test.words_ctm["_0efYOjQYRc-002"][-1] == CtmWord(2.776, 0.4, "article")  # clipped to the cut
     assert json.loads((out / "train" / "meta.json").read_text())["text_from"] == {
-        "transcript": 11,
+        "transcript": 13,
         "words .csd": 1,
     }
 
@@ -113,9 +130,9 @@ def test_text_matched_by_time_or_from_words(default) -> None:
 def test_intensities_presence_and_junk_counts(default) -> None:
     out, result = default
     intensity = dict(x.split(" ", 1) for x in (out / "train" / "utt2intensity").read_text().splitlines())
-    assert intensity["-3g5yACwYnA_000"] == "-2.000000 0.000000 0.333333 0.000000 0.000000 0.666667 3.333333"
+    assert intensity["-3g5yACwYnA-000"] == "-2.000000 0.000000 0.333333 0.000000 0.000000 0.666667 3.333333"
     presence = dict(x.split(" ", 1) for x in (out / "train" / "utt2presence").read_text().splitlines())
-    assert presence["zv0Jl4TIQDc_000"] == "1 0 1 0 0 0"
+    assert presence["zv0Jl4TIQDc-000"] == "1 0 1 0 0 0"
     meta = json.loads((out / "train" / "meta.json").read_text())
     counts = {k: v["count"] for k, v in meta["skipped"].items()}
     assert counts["no emotion present (all six are 0) (row dropped)"] == 1
@@ -126,7 +143,7 @@ def test_intensities_presence_and_junk_counts(default) -> None:
     assert counts["labelled video without audio (rows dropped)"] == 2
     assert counts["video without segmented transcript"] == 1
     assert counts["test fold video without labels"] == 677
-    assert meta["label_rows_per_fold"] == {"train": 10, "dev": 2, "test": 3}
+    assert meta["label_rows_per_fold"] == {"train": 12, "dev": 2, "test": 3}
     assert meta["intensity_names"] == ["sentiment", "happy", "sad", "anger", "surprise", "disgust", "fear"]
     assert any("differ from the published 16,327" in n for n in result.notes)
 
@@ -134,9 +151,9 @@ def test_intensities_presence_and_junk_counts(default) -> None:
 def test_tie_and_all_zero_rules(corpus: Path, tmp_path: Path) -> None:
     mosei.prepare(corpus, tmp_path, tie_rule="drop", all_zero="neutral")
     train = datadir.load(tmp_path / "train")
-    assert "zv0Jl4TIQDc_000" not in train.utt2emo
-    assert train.utt2emo["PtH_8O__EAY_000"] == "neu"
-    assert train.meta["classes"][-1] == "neu" and len(train) == 7
+    assert "zv0Jl4TIQDc-000" not in train.utt2emo
+    assert train.utt2emo["PtH_8O__EAY-000"] == "neu"
+    assert train.meta["classes"][-1] == "neu" and len(train) == 9
     assert _errors(tmp_path / "train") == []
     assert mosei.top1(np.array([0, 0, 0, 0, 0, 0.0])) == (None, "no emotion present (all six are 0)")
     assert mosei.top1(np.array([1, 2, 2, 0, 0, 0.0]))[0] == "sad"
@@ -149,7 +166,7 @@ def test_user_fold_file(corpus: Path, tmp_path: Path) -> None:
     folds.write_text("# mine\n-aB_cd__EfG train\n8404 valid\n188343 test  # comment\n")
     result = mosei.prepare(corpus, tmp_path / "out", folds=str(folds))
     assert {s.name: s.utterances for s in result.sets} == {"train": 2, "dev": 1, "test": 2}
-    assert datadir.load(tmp_path / "out" / "train").utts == ["-aB_cd__EfG_000", "-aB_cd__EfG_001"]
+    assert datadir.load(tmp_path / "out" / "train").utts == ["-aB_cd__EfG-000", "-aB_cd__EfG-001"]
     folds.write_text("8404 valid\n188343 holdout\n")
     with pytest.raises(SerkitError) as caught:
         mosei.prepare(corpus, tmp_path / "out", folds=str(folds))
@@ -184,7 +201,7 @@ def test_csd_structure_errors_and_legacy_six_columns(corpus: Path, tmp_path: Pat
         del f["Emotion Labels/metadata/dimension names"]
     assert mosei.label_columns(mosei.read_csd(legacy)) == mosei.EMOTIONS
     result = mosei.prepare(corpus, tmp_path / "out", labels_csd=legacy)
-    assert {s.name: s.utterances for s in result.sets} == {"train": 7, "dev": 2, "test": 3}
+    assert {s.name: s.utterances for s in result.sets} == {"train": 9, "dev": 2, "test": 3}
 
 
 def test_missing_audio_folder_names_the_expected_path(tmp_path: Path) -> None:
@@ -207,5 +224,5 @@ def test_alternative_layout_cmu_mosei_raw_and_kaggle_folders(corpus: Path, tmp_p
     shutil.copytree(corpus / "labels", root / "CMU-MOSEI" / "labels")
     shutil.copytree(corpus / "language", root / "CMU-MOSEI" / "languages")
     result = mosei.prepare(root, tmp_path / "out")
-    assert {s.name: s.utterances for s in result.sets} == {"train": 7, "dev": 2, "test": 3}
-    assert "text from: transcript 11, words .csd 1" in result.notes
+    assert {s.name: s.utterances for s in result.sets} == {"train": 9, "dev": 2, "test": 3}
+    assert "text from: transcript 13, words .csd 1" in result.notes

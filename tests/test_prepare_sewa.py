@@ -46,6 +46,11 @@ def test_sets_labels_and_validation(package: Path, tmp_path: Path) -> None:
         np.testing.assert_allclose(f["Train_02"][()], label_values("Train_02"), atol=1e-6)  # header line
     with h5py.File(tmp_path / "test" / "labels.h5") as f:
         assert list(f) == ["Test_01"]
+    assert train.utt2spk == {"Train_01": "Train_01", "Train_02": "Train_02"}  # speaker = recording = id
+    assert train.utt2dur == {"Train_01": 3.0, "Train_02": 3.0} and train.reco2dur == train.utt2dur
+    block = train.meta["protocol"]
+    assert (block["folds"], block["sets"], block["score"]) == ([], ["train", "dev", "test"], ["dev", "test"])
+    assert train.meta["sample_rate"] == 16000 and train.meta["synthetic"] is False
     assert result.tables[0].rows["train"] == {
         "recordings": 2,
         "labelled": 2,
@@ -93,6 +98,8 @@ def test_missing_test_labels_are_allowed(tmp_path: Path) -> None:
     assert meta["recordings_without_labels"] == ["Test_01"]
     assert meta["skipped"]["test recording without labels (withheld)"]["count"] == 1
     assert result.tables[0].rows["test"]["labelled"] == 0
+    assert meta["protocol"]["score"] == ["dev"]
+    assert any("no labels" in n and "scores on dev only" in n for n in result.notes)
 
 
 def _copy(package: Path, tmp_path: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import run_serkit
@@ -89,3 +90,71 @@ def test_missing_alignment_is_a_warning_only(data_dir: Path) -> None:
     (data_dir / "words.ctm").write_text("\n".join(keep) + "\n")
     problems = validate.validate(data_dir)
     assert [p.severity for p in problems] == ["warning"]
+
+
+def _rename_speaker(data_dir: Path, old: str, new: str) -> None:
+    """Rename a speaker in utt2spk, spk2utt and spk2gender, leaving the utterance ids alone."""
+    lines = [line.split() for line in (data_dir / "utt2spk").read_text().splitlines()]
+    (data_dir / "utt2spk").write_text("".join(f"{u} {new if s == old else s}\n" for u, s in lines))
+    for name in ("spk2utt", "spk2gender"):
+        rows = [line.split(" ", 1) for line in (data_dir / name).read_text().splitlines()]
+        (data_dir / name).write_text("".join(f"{new if k == old else k} {rest}\n" for k, rest in rows))
+
+
+def _messages(path: Path) -> list[str]:
+    return [p.format() for p in validate.validate(path) if p.severity == "error"]
+
+
+def test_kaldi_speaker_sort_rule_and_the_prefix_rule(data_dir: Path) -> None:
+    # the old IEMOCAP ids: the dialog first, so Ses05F_..._M000 (speaker Ses05M) sorts before Ses05M_..._F000
+    _rename_speaker(data_dir, "spk0", "zz")
+    problems = _messages(data_dir)
+    assert any("utt2spk:4: not sorted by speaker" in p and "prefixes of utterance ids" in p for p in problems)
+    assert any("utt2spk:1: utterance id 'spk0-utt000' does not begin with 'zz-'" in p for p in problems)
+
+
+def test_kaldi_file_rules(data_dir: Path) -> None:
+    utts = [line.split()[0] for line in (data_dir / "utt2spk").read_text().splitlines()]
+    _replace_line(data_dir / "spk2gender", 1, "spk0 x")
+    _replace_line(data_dir / "text", 2, f"{utts[1]} hello <s> there")
+    _replace_line(data_dir / "text", 3, f"{utts[2]} hello\u00a0there")
+    _replace_line(data_dir / "utt2dur", 4, f"{utts[3]} 9.5")
+    _replace_line(data_dir / "reco2dur", 5, None)
+    (data_dir / "utt2sess").write_bytes((data_dir / "utt2sess").read_bytes().rstrip(b"\n"))
+    meta = json.loads((data_dir / "meta.json").read_text())
+    (data_dir / "meta.json").write_text(json.dumps({**meta, "sample_rate": 8000}))
+    problems = "\n".join(_messages(data_dir))
+    assert "spk2gender:1: value 'x' is not one of ['f', 'm']" in problems
+    assert "text:2: the line holds the reserved symbol '<s>'" in problems
+    assert "text:3: the line holds a white-space character" in problems
+    assert f"utt2dur:4: {utts[3]}: utt2dur says 9.5 s" in problems
+    assert f"reco2dur: utterance '{utts[4]}' has no line" in problems
+    assert "utt2sess:6: the last line has no newline" in problems
+    assert "audio is 16000 Hz, meta.json says sample_rate 8000" in problems
+
+
+def test_segments_wav_scp_and_reco2dur_must_agree(data_dir: Path) -> None:
+    lines = (data_dir / "wav.scp").read_text().splitlines()
+    utts = [line.split()[0] for line in lines]
+    (data_dir / "wav.scp").write_text("".join(f"r{k} {line.split()[1]}\n" for k, line in enumerate(lines)))
+    (data_dir / "segments").write_text("".join(f"{u} r{k} 0 0.5\n" for k, u in enumerate(utts[:-1])))
+    (data_dir / "reco2dur").write_text("".join(f"r{k} 1\n" for k in range(len(utts))))
+    problems = "\n".join(_messages(data_dir))
+    assert f"segments: id {utts[-1]!r} has no record in utt2spk" not in problems
+    assert f"utt2spk:6: id {utts[-1]!r} is not in segments" in problems
+    assert "wav.scp:6: recording 'r5' is used by no segment" in problems
+    assert "reco2dur:6: recording 'r5' is not in the data dir" in problems
+    assert "reco2dur:1: r0: reco2dur says 1.0 s, the audio is 1.000000 s" not in problems
+    assert "reco2dur:2: r1: reco2dur says 1.0 s" in problems
+
+
+def test_bad_ids_and_old_cut_lines(tmp_path: Path, data_dir: Path) -> None:
+    utts = [line.split()[0] for line in (data_dir / "utt2spk").read_text().splitlines()]
+    _rename_speaker(data_dir, "spk1", "..")
+    problems = "\n".join(_messages(data_dir))
+    assert "utt2spk:4: speaker id '..' is '.' or '..'" in problems
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "wav.scp").write_text(f"{utts[0]} /a.wav 0.5 1.5\n")
+    result = run_serkit("validate-data", str(old))
+    assert result.returncode == 2 and "wav.scp:1" in result.stderr and "older serkit" in result.stderr

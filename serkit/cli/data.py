@@ -1,13 +1,15 @@
-"""Commands on data dirs and stores: validate-data, subset-data, combine-data, split-data, store-info."""
+"""Commands on data dirs and stores: validate-, subset-, combine-, split-data, protocol, store-info."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from serkit import datadir, store, validate
+from serkit import protocol as protocols
 from serkit.cli.app import app, console
 from serkit.errors import SerkitError
 
@@ -92,6 +94,30 @@ def split_data(
     for number, part in enumerate(datadir.split_even(data, parts), start=1):
         datadir.save(part, src / f"split{parts}" / str(number))
     console.print(f"wrote {src}/split{parts}/1..{parts}", highlight=False)
+
+
+class ProtocolKey(StrEnum):
+    folds = "folds"
+    score = "score"
+    sets = "sets"
+    train = "train"
+    dev = "dev"
+
+
+@app.command("protocol")
+def protocol(
+    data_root: Path = typer.Argument(..., help="The folder prepare-data wrote (e.g. data/)."),
+    key: ProtocolKey = typer.Argument(..., help="What to print."),
+) -> None:
+    """Print one line of the protocol in the meta.json of the sets under DATA_ROOT (for shell loops).
+
+    folds: '-' (one fixed split) or 'fold1 fold2 ...'; score: the sets each fold is scored on
+    ('test', 'dev test'); sets: 'train dev test'; train / dev: the training and model-selection set.
+
+    Example: serkit protocol data folds
+    """
+    value = protocols.lookup(data_root, key.value)
+    typer.echo(protocols.as_words(key.value, value))
 
 
 def _read_list(path: Path) -> list[str]:

@@ -1,10 +1,9 @@
-"""Data preparation commands: prepare-data (IEMOCAP, CMU-MOSEI, SEWA), transcribe, align-words."""
+"""Data preparation commands: prepare-data iemocap|mosei|sewa, transcribe, align-words."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -14,12 +13,6 @@ from rich.table import Table
 from serkit.cli.app import app, console
 from serkit.corpora.prepared import CountTable, PrepareResult
 from serkit.errors import SerkitError
-
-
-class Corpus(StrEnum):
-    iemocap = "iemocap"
-    mosei = "mosei"
-    sewa = "sewa"
 
 
 @contextmanager
@@ -42,96 +35,94 @@ def _progress(label: str, unit: str) -> Iterator:
         yield advance
 
 
-def _only_for(corpus: Corpus, allowed: Corpus, **options: object) -> None:
-    given = [name for name, value in options.items() if value is not None]
-    if corpus is not allowed and given:
-        flags = ", ".join("--" + name.replace("_", "-") for name in given)
-        raise SerkitError(f"{flags} only applies to {allowed.value}", hint=f"drop it for {corpus.value}")
+prepare_app = typer.Typer(
+    name="prepare-data",
+    help="Turn a corpus as distributed into Kaldi data dirs with meta.json (one command per corpus).\n\n"
+    "Example: serkit prepare-data iemocap /corpora/IEMOCAP_full_release data",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(prepare_app, name="prepare-data")
+
+OUT_HELP = "Where to write the data dirs (e.g. data/)."
 
 
-@app.command("prepare-data")
-def prepare_data(
-    corpus: Corpus = typer.Argument(..., help="Which corpus SRC holds."),
-    src: Path = typer.Argument(
-        ..., help="The corpus folder (IEMOCAP_full_release, CMU-MOSEI, AVEC2017_SEWA)."
-    ),
-    out: Path = typer.Argument(..., help="Where to write the data dirs (e.g. data/)."),
-    class_map: str = typer.Option(None, help="iemocap: 4-class (default), 6-class or all."),
-    folds: str = typer.Option(
-        None,
-        help="iemocap: none (default) or loso. mosei: standard (default) or a file of 'video set' lines.",
-    ),
-    test_sessions: str = typer.Option(None, help="iemocap: comma-separated test sessions (default 5)."),
-    dev_fraction: float = typer.Option(
-        None, help="iemocap: fraction of each training session's dialogs for dev (0.1)."
-    ),
-    tie_rule: str = typer.Option(
-        None, help="mosei: top-1 ties go to the 'first' emotion in column order, or 'drop'."
-    ),
-    all_zero: str = typer.Option(
-        None, help="mosei: segments with no emotion: 'drop' (default) or 'neutral'."
-    ),
-    text_source: str = typer.Option(None, help="mosei: auto (default), transcript or words."),
-    labels_csd: Path = typer.Option(None, help="mosei: the labels .csd (default: found under SRC)."),
-    words_csd: Path = typer.Option(
-        None, help="mosei: the timestamped words .csd (default: found under SRC)."
-    ),
-    word_times: str = typer.Option(None, help="sewa: auto (corpus word times where present) or equal-split."),
+@prepare_app.command("iemocap")
+def prepare_iemocap(
+    src: Path = typer.Argument(..., help="The IEMOCAP_full_release folder (or the folder holding it)."),
+    out: Path = typer.Argument(..., help=OUT_HELP),
+    class_map: str = typer.Option("4-class", help="4-class, 6-class or all."),
+    folds: str = typer.Option("none", help="none (test = --test-sessions) or loso (OUT/fold1..5)."),
+    test_sessions: str = typer.Option("5", help="Comma-separated test sessions (with --folds none)."),
+    dev_fraction: float = typer.Option(0.1, help="Fraction of each training session's dialogs for dev."),
 ) -> None:
-    """Turn a corpus as distributed into Kaldi-style data dirs with meta.json, and print a summary.
+    """IEMOCAP → OUT/{train,dev,test}, or OUT/fold1..5/{train,dev,test} with --folds loso.
 
-    IEMOCAP writes OUT/{train,dev,test} (or OUT/fold1..5/{train,dev,test} with --folds loso),
-    CMU-MOSEI writes OUT/{train,dev,test} from the SDK folds, SEWA writes OUT/{train,dev,test} from
-    the AVEC 2017 partitions. Every set passes serkit validate-data.
-
-    Example: serkit prepare-data iemocap /corpora/IEMOCAP_full_release data --class-map 4-class
+    Example: serkit prepare-data iemocap /corpora/IEMOCAP_full_release data --folds loso
     """
-    _only_for(
-        corpus, Corpus.iemocap, class_map=class_map, test_sessions=test_sessions, dev_fraction=dev_fraction
-    )
-    _only_for(
-        corpus,
-        Corpus.mosei,
-        tie_rule=tie_rule,
-        all_zero=all_zero,
-        text_source=text_source,
-        labels_csd=labels_csd,
-        words_csd=words_csd,
-    )
-    _only_for(corpus, Corpus.sewa, word_times=word_times)
-    if corpus is Corpus.sewa and folds is not None:
-        raise SerkitError("--folds does not apply to sewa", hint="SEWA has fixed Train/Devel/Test partitions")
-    with _progress(f"prepare {corpus.value}", "files") as progress:
-        if corpus is Corpus.iemocap:
-            from serkit.corpora import iemocap
+    from serkit.corpora import iemocap
 
-            result = iemocap.prepare(
-                src,
-                out,
-                class_map=class_map or "4-class",
-                folds=folds or "none",
-                test_sessions=_sessions(test_sessions) if test_sessions else (5,),
-                dev_fraction=0.1 if dev_fraction is None else dev_fraction,
-                progress=progress,
-            )
-        elif corpus is Corpus.mosei:
-            from serkit.corpora import mosei
+    with _progress("prepare iemocap", "files") as progress:
+        result = iemocap.prepare(
+            src,
+            out,
+            class_map=class_map,
+            folds=folds,
+            test_sessions=_sessions(test_sessions),
+            dev_fraction=dev_fraction,
+            progress=progress,
+        )
+    _print_result(result)
 
-            result = mosei.prepare(
-                src,
-                out,
-                folds=folds or "standard",
-                tie_rule=tie_rule or "first",
-                all_zero=all_zero or "drop",
-                text_source=text_source or "auto",
-                labels_csd=labels_csd,
-                words_csd=words_csd,
-                progress=progress,
-            )
-        else:
-            from serkit.corpora import sewa
 
-            result = sewa.prepare(src, out, word_times=word_times or "auto", progress=progress)
+@prepare_app.command("mosei")
+def prepare_mosei(
+    src: Path = typer.Argument(..., help="The CMU-MOSEI folder (the .csd files and Raw/)."),
+    out: Path = typer.Argument(..., help=OUT_HELP),
+    folds: str = typer.Option("standard", help="standard (the SDK folds) or a file of 'video set' lines."),
+    tie_rule: str = typer.Option(
+        "first", help="Top-1 ties go to the 'first' emotion in column order, or 'drop'."
+    ),
+    all_zero: str = typer.Option("drop", help="Segments with no emotion: 'drop' or 'neutral'."),
+    text_source: str = typer.Option("auto", help="auto, transcript or words."),
+    labels_csd: Path = typer.Option(None, help="The labels .csd (default: found under SRC)."),
+    words_csd: Path = typer.Option(None, help="The timestamped words .csd (default: found under SRC)."),
+) -> None:
+    """CMU-MOSEI → OUT/{train,dev,test} from the SDK folds (valid → dev), cuts in segments.
+
+    Example: serkit prepare-data mosei /corpora/CMU-MOSEI data --all-zero neutral
+    """
+    from serkit.corpora import mosei
+
+    with _progress("prepare mosei", "videos") as progress:
+        result = mosei.prepare(
+            src,
+            out,
+            folds=folds,
+            tie_rule=tie_rule,
+            all_zero=all_zero,
+            text_source=text_source,
+            labels_csd=labels_csd,
+            words_csd=words_csd,
+            progress=progress,
+        )
+    _print_result(result)
+
+
+@prepare_app.command("sewa")
+def prepare_sewa(
+    src: Path = typer.Argument(..., help="The AVEC2017_SEWA folder (audio/, labels/, turns/, ...)."),
+    out: Path = typer.Argument(..., help=OUT_HELP),
+    word_times: str = typer.Option("auto", help="auto (corpus word times where present) or equal-split."),
+) -> None:
+    """SEWA (AVEC 2017) → OUT/{train,dev,test} from the Train/Devel/Test partitions, labels.h5.
+
+    Example: serkit prepare-data sewa /corpora/AVEC2017_SEWA data
+    """
+    from serkit.corpora import sewa
+
+    with _progress("prepare sewa", "recordings") as progress:
+        result = sewa.prepare(src, out, word_times=word_times, progress=progress)
     _print_result(result)
 
 
@@ -238,7 +229,9 @@ def align_words(
     ),
     nj: int = typer.Option(1, "--nj", help="Parallel aligner processes."),
     compare_with: Path = typer.Option(
-        None, help="Reference word times (a words.ctm, or a mini corpus manifest.jsonl): report the error."
+        None,
+        help="Reference word times (a words.ctm, or a mini corpus manifest.jsonl, whose ids lack the "
+        "'<speaker>-' prefix): report the error.",
     ),
 ) -> None:
     """Write words.ctm by pocketsphinx forced alignment of text (English; audio dithered first).
@@ -270,8 +263,10 @@ def align_words(
         "OOV words left out", f"{oov:,}" + (f" (e.g. {', '.join(list(report.oov)[:5])})" if oov else "")
     )
     if reference is not None:
-        hypothesis = datadir.read_ctm(data_dir / "words.ctm") if (data_dir / "words.ctm").exists() else {}
-        error = align.compare_alignments(reference, hypothesis).summary()
+        aligned = datadir.load(data_dir)
+        error = align.compare_alignments(
+            datadir.by_utterance(aligned, reference), aligned.words_ctm
+        ).summary()
         table.add_row(
             "vs reference",
             f"mean boundary error {error['mean_boundary_error_ms']:.1f} ms (median "

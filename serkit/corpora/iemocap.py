@@ -7,7 +7,9 @@ Decisions (a recipe README repeats them):
   ``Attribute/``, ``Self-evaluation/``) and macOS ``._*`` files are never read.
 * **Ids**: session = the two digits after ``Ses``; dialog = the id without its last ``_`` field;
   speaker gender = first letter of the last field (``F000``/``M012``), never a fixed character position;
-  speaker = session + gender (``Ses01M``); ``utt2sess`` = ``Ses01``.
+  speaker = session + gender (``Ses01M``); ``utt2sess`` = ``Ses01``; ``spk2gender`` from the gender.
+  The data dir's utterance id is ``<speaker>-<corpus id>`` (``Ses05F-Ses05M_script01_1b_F000``), so that
+  every file sorts the same by utterance and by speaker (Kaldi's rule).
 * **Class maps** (``--class-map``): ``4-class`` (ang, hap + exc → hap, neu, sad; 5,531 utterances on the
   full release), ``6-class`` (ang, exc, fru, hap, neu, sad kept apart; 7,380), ``all`` (the 11 consensus
   codes, xxx included; 10,039). Counts per class and session are compared with the published ones.
@@ -21,12 +23,14 @@ Decisions (a recipe README repeats them):
   SFrm × 10 ms, end = (EFrm + 1) × 10 ms; ``<s>``, ``</s>``, ``<sil>`` and ``++NOISE++`` rows dropped,
   ``(n)`` variant suffixes stripped, words normalised as the text. A missing ``.wdseg`` is counted
   (2 on the real release), not fatal.
-* **Audio**: ``sentences/wav/<dialog>/<utt>.wav`` (16 kHz); a labelled utterance without its wav is
-  skipped and counted.
+* **Audio**: ``sentences/wav/<dialog>/<utt>.wav`` (16 kHz), whole files in ``wav.scp``; ``utt2dur``,
+  ``reco2dur`` and ``meta.json["sample_rate"]`` from their headers. A labelled utterance without its wav
+  is skipped and counted.
 * **Sets**: test = ``--test-sessions`` (default 5), train = the other sessions minus dev; dev = in each
   training session the ``round(dev_fraction × dialogs)`` dialogs (at least one when the session has two
   or more) with the smallest SHA-1 of the dialog id — whole dialogs, the same ones in every fold, never
   from a test session. ``--folds loso`` writes ``fold<N>/{train,dev,test}`` with session N as test.
+  ``meta.json["protocol"]`` names the folds and scores each on ``test``.
 * **Bad input**: a malformed summary line, unparsable time, unknown code or malformed ``.wdseg`` row stops
   with ``file:line`` and the fix; only the junk the real release has (above) is skipped.
 """
@@ -41,7 +45,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from serkit.corpora.prepared import CountTable, PrepareResult, SkipLog, clear_data_dir, count_by, write_set
+from serkit.corpora.prepared import (
+    CountTable,
+    PrepareResult,
+    SkipLog,
+    clear_data_dir,
+    count_by,
+    is_mini_corpus,
+    protocol,
+    write_set,
+)
 from serkit.datadir import CtmWord, DataDir, WavEntry
 from serkit.errors import SerkitError
 from serkit.text.normalize import normalize, tokenize
@@ -97,6 +110,11 @@ class Utterance:
     @property
     def session_id(self) -> str:
         return f"Ses{self.session:02d}"
+
+    @property
+    def data_id(self) -> str:
+        """The data dir's utterance id: the speaker, ``-``, the corpus id."""
+        return f"{self.speaker}-{self.utt}"
 
 
 @dataclass
@@ -429,14 +447,15 @@ def _differences(ours: dict[str, dict[str, int]], published: dict[str, dict[str,
 def _data_dir(utterances: list[Utterance], found: Scan, mapping: dict[str, str], meta: dict) -> DataDir:
     data = DataDir(meta=meta)
     for u in utterances:
-        data.wav_scp[u.utt] = WavEntry(str(found.wavs[u.utt]))
-        data.utt2spk[u.utt] = u.speaker
-        data.utt2sess[u.utt] = u.session_id
-        data.utt2gender[u.utt] = u.gender
-        data.utt2emo[u.utt] = mapping[u.code]
-        data.text[u.utt] = found.text[u.utt]
+        utt = u.data_id
+        data.wav_scp[utt] = WavEntry(str(found.wavs[u.utt]))
+        data.utt2spk[utt] = u.speaker
+        data.utt2sess[utt] = u.session_id
+        data.utt2gender[utt] = u.gender
+        data.utt2emo[utt] = mapping[u.code]
+        data.text[utt] = found.text[u.utt]
         if found.ctm.get(u.utt):
-            data.words_ctm[u.utt] = found.ctm[u.utt]
+            data.words_ctm[utt] = found.ctm[u.utt]
     return data
 
 
@@ -514,29 +533,40 @@ def prepare(
     plans = _plans(folds, test_sessions, found)
 
     result = PrepareResult(CORPUS, out, classes=classes)
-    protocol_base = {
-        "class_map": class_map,
-        "mapping": dict(sorted(mapping.items())),
-        "dev_fraction": dev_fraction,
-        "folds": folds,
-    }
+    data_ids = {u.utt: u.data_id for u in found.utterances}
+    fold_names = [prefix for prefix, _ in plans if prefix]
     corpus_meta = {
         "corpus_counts": ours,
         "published_counts": published,
         "published_match": not differences,
         "published_differences": differences,
         "dropped_codes": dict(sorted(dropped.items())),
-        "missing_wdseg": sorted(found.missing_wdseg),
+        "missing_wdseg": sorted(data_ids[u] for u in found.missing_wdseg),
         "skipped": found.skips.as_meta(),
         "sessions_found": found.sessions,
         "source": str(found.root),
     }
+    synthetic = is_mini_corpus(found.root, CORPUS)
     for prefix, tests in plans:
         members, train_sessions, dev = split(found, kept, tests, dev_fraction)
         rule = (
             f"test = session(s) {list(tests)}; train = sessions {train_sessions} minus dev; dev = in each "
             f"training session the round({dev_fraction} × dialogs) dialogs (>= 1 when >= 2 dialogs) with "
             f"the smallest sha1(dialog id)"
+        )
+        fold_protocol = protocol(
+            class_map=class_map,
+            split=rule,
+            folds=fold_names,
+            sets=[name for name, utterances in members.items() if utterances],
+            score=["test"],
+            mapping=dict(sorted(mapping.items())),
+            dev_fraction=dev_fraction,
+            fold_mode=folds,
+            test_sessions=list(tests),
+            train_sessions=train_sessions,
+            dev_dialogs=sorted(dev),
+            fold=prefix or None,
         )
         for name, utterances in members.items():
             set_name = f"{prefix}/{name}" if prefix else name
@@ -554,16 +584,10 @@ def prepare(
                 )
             meta = {
                 "corpus": CORPUS,
+                "synthetic": synthetic,
                 "set": set_name,
                 "classes": classes,
-                "protocol": {
-                    **protocol_base,
-                    "split": rule,
-                    "test_sessions": list(tests),
-                    "train_sessions": train_sessions,
-                    "dev_dialogs": sorted(dev),
-                    "fold": prefix or None,
-                },
+                "protocol": fold_protocol,
                 "session_counts": _with_totals(
                     count_by(
                         {u.utt: u.session_id for u in utterances},
@@ -574,7 +598,7 @@ def prepare(
                 **corpus_meta,
             }
             data = _data_dir(utterances, found, mapping, meta)
-            vad = {u.utt: " ".join(f"{v:.4f}" for v in u.vad) for u in utterances}
+            vad = {u.data_id: " ".join(f"{v:.4f}" for v in u.vad) for u in utterances}
             path = out / prefix / name if prefix else out / name
             result.sets.append(write_set(data, path, {"utt2vad": vad}))
 

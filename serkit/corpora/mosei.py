@@ -7,12 +7,14 @@ Decisions (a recipe README repeats them):
   in SRC, SRC/labels, SRC/language(s) (and the same under CMU_MOSEI/ or CMU-MOSEI/), or given with
   ``--labels-csd``/``--words-csd``. Each ``.csd`` must hold exactly one top-level group (its name is read,
   not assumed). The raw tree is ``SRC/Raw``, ``SRC/CMU_MOSEI/Raw`` or SRC itself (s3prl's ``mv Raw``).
-* **Utterances**: one per label row. Id = ``<video>_<row>`` with the row index in the labels ``.csd``
+* **Utterances**: one per label row. Id = ``<video>-<row>`` with the row index in the labels ``.csd``
   zero-padded to 3 digits (the SDK calls it ``<video>[row]``); ids are strings everywhere (numeric ids and
   ids starting with ``-`` or containing ``__`` stay as they are). Speaker and ``utt2sess`` = the video id
-  (MOSEI has no speaker labels). No ``utt2gender``.
-* **Audio**: ``wav.scp`` cuts of ``Raw/Audio/Full/WAV_16000/<video>.wav``: a negative start is clamped to
-  0, an end past the file to its length; a cut shorter than 0.1 s after that is dropped. All counted.
+  (MOSEI has no speaker labels), so the speaker prefixes the id (Kaldi's sort rule). No ``spk2gender``.
+* **Audio**: ``wav.scp`` lists ``Raw/Audio/Full/WAV_16000/<video>.wav`` by video, ``segments`` the cuts:
+  a negative start is clamped to 0, an end past the file to its length (rounded down to the ms); a cut
+  shorter than 0.1 s after that is dropped. All counted. ``reco2dur``, ``utt2dur`` and the sample rate
+  come from the headers.
 * **Labels** (column order ``sentiment, happy, sad, anger, surprise, disgust, fear``, from the file's
   ``dimension names`` where present): ``utt2intensity`` keeps the raw values (``utt sentiment happy ...``;
   no clamping of the > 3 AMT values); ``utt2presence`` the official multi-label target, 1 where an
@@ -28,7 +30,8 @@ Decisions (a recipe README repeats them):
 * **words.ctm**: words of the words ``.csd`` whose midpoint lies in the cut, times relative to the cut.
 * **Sets**: ``--folds standard`` uses the SDK folds (:mod:`serkit.corpora.mosei_folds`; valid → ``dev``), or
   a file of ``<video> <train|valid|dev|test>`` lines. Labelled videos in no fold and fold videos without
-  labels or audio are counted and listed in ``meta.json``.
+  labels or audio are counted and listed in ``meta.json``. The protocol scores on ``dev`` (the paper's
+  "validation") and ``test``.
 """
 
 from __future__ import annotations
@@ -44,7 +47,15 @@ import numpy as np
 
 from serkit import audio
 from serkit.corpora.mosei_folds import STANDARD_FOLDS
-from serkit.corpora.prepared import CountTable, PrepareResult, SkipLog, clear_data_dir, write_set
+from serkit.corpora.prepared import (
+    CountTable,
+    PrepareResult,
+    SkipLog,
+    clear_data_dir,
+    is_mini_corpus,
+    protocol,
+    write_set,
+)
 from serkit.datadir import CtmWord, DataDir, WavEntry
 from serkit.errors import SerkitError
 from serkit.text.normalize import normalize, tokenize
@@ -379,8 +390,9 @@ class _Segments:
 
     def add_video(self, video: str, data: DataDir, features, intervals, wav: Path, script: list) -> None:
         duration = audio.audio_info(WavEntry(str(wav)))[1]
+        last_ms = math.floor(duration * 1000) / 1000
         for row, (values, (start, end)) in enumerate(zip(features, intervals, strict=True)):
-            utt = f"{video}_{row:03d}"
+            utt = f"{video}-{row:03d}"
             emotions = np.asarray([float(values[i]) for i in self.emotion_index])
             code, why = top1(emotions, self.tie_rule, self.all_zero)
             if code is None:
@@ -396,7 +408,10 @@ class _Segments:
                 continue
             ctm = _words_in(self.words, video, cut_start, cut_end)
             data.text[utt] = self._text(utt, _match(script, float(start), float(end)), ctm)
-            data.wav_scp[utt] = WavEntry(str(wav.resolve()), round(cut_start, 3), round(cut_end, 3))
+            data.wav_scp[utt] = WavEntry(
+                str(wav.resolve()), round(cut_start, 3), min(round(cut_end, 3), last_ms), recording=video
+            )
+            data.reco2dur[video] = duration
             data.utt2spk[utt] = video
             data.utt2sess[utt] = video
             data.utt2emo[utt] = code
@@ -476,20 +491,26 @@ def prepare(
     classes = [EMOTION_CODES[e] for e in EMOTIONS] + ([NEUTRAL] if all_zero == "neutral" else [])
     result = PrepareResult(CORPUS, out, classes=classes)
     standard = folds == "standard"
-    protocol = {
-        "folds": "SDK standard folds (valid -> dev)" if standard else f"fold file {folds}",
-        "single_label": f"top-1 of the six emotion intensities; ties: {tie_rule}; all-zero rows: {all_zero}",
-        "multi_label": "utt2presence: 1 where intensity > 0",
-        "utterance_id": "<video>_<row>, row = index of the label row in the labels .csd (SDK <video>[row])",
-        "text_source": text_source,
-        "label_file": str(where.labels),
-        "label_columns": list(columns),
-        "words_file": str(where.words) if where.words else None,
-    }
+    mapping = {**EMOTION_CODES, **({"none": NEUTRAL} if all_zero == "neutral" else {})}
+    block = protocol(
+        class_map=mapping,
+        split="SDK standard folds (valid -> dev)" if standard else f"fold file {folds}",
+        folds=[],
+        sets=[name for name, data in sets.items() if data.wav_scp],
+        score=["dev", "test"],
+        single_label=f"top-1 of the six emotion intensities; ties: {tie_rule}; all-zero rows: {all_zero}",
+        multi_label="utt2presence: 1 where intensity > 0",
+        utterance_id="<video>-<row>, row = index of the label row in the labels .csd (SDK <video>[row])",
+        text_source=text_source,
+        label_file=str(where.labels),
+        label_columns=list(columns),
+        words_file=str(where.words) if where.words else None,
+    )
     common = {
         "corpus": CORPUS,
+        "synthetic": is_mini_corpus(src, CORPUS),
         "classes": classes,
-        "protocol": protocol,
+        "protocol": block,
         "emotion_names": list(EMOTIONS),
         "intensity_names": list(columns),
         "files": {

@@ -5,10 +5,13 @@
 * :func:`write_set` — one data dir: :func:`serkit.datadir.save` plus the corpus' extra per-utterance files
   (``utt2vad``, ``utt2intensity``, ...), after clearing an earlier data dir at that path.
 * :class:`PrepareResult` — the sets written and count tables, for the command's closing rich table.
+* :func:`protocol` — the ``meta.json["protocol"]`` block every corpus writes (DESIGN §3), and
+  :func:`is_mini_corpus` — whether SRC is the synthetic mini corpus (``meta.json["synthetic"]``).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -94,10 +97,52 @@ def write_lines(path: Path, records: dict[str, str]) -> None:
             f.write(f"{key} {records[key]}".rstrip() + "\n")
 
 
+def is_mini_corpus(root: Path, layout: str) -> bool:
+    """Whether ``root`` is a serkit mini corpus: its ``manifest.jsonl`` names ``layout``."""
+    from serkit.corpora.mini.manifest import MANIFEST_NAME
+
+    path = root / MANIFEST_NAME
+    if not path.is_file():
+        return False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        first = f.readline()
+    try:
+        record = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and record.get("layout") == layout
+
+
+def protocol(
+    *,
+    class_map: object,
+    split: str,
+    folds: list[str],
+    sets: list[str],
+    score: list[str],
+    train: str = "train",
+    dev: str | None = "dev",
+    **extra: object,
+) -> dict:
+    """The ``protocol`` block of ``meta.json``: folds (``[]`` = one fixed split), sets, and what is scored."""
+    return {
+        "class_map": class_map,
+        "split": split,
+        "folds": list(folds),
+        "sets": list(sets),
+        "train": train,
+        "dev": dev if dev in sets else None,
+        "score": [s for s in score if s in sets],
+        **extra,
+    }
+
+
 def write_set(
     data: datadir.DataDir, path: Path, extra_files: dict[str, dict[str, str]] | None = None
 ) -> SetSummary:
-    """Write one data dir (clearing an old one first) and its extra ``utt value`` files."""
+    """Measure the audio (durations, sample rate), write one data dir (clearing an old one first)
+    and its extra ``utt value`` files."""
+    datadir.measure(data)
     clear_data_dir(path)
     datadir.save(data, path)
     for name, records in (extra_files or {}).items():

@@ -4,13 +4,16 @@ Decisions (a recipe README repeats them):
 
 * **Utterances** are whole recordings ``audio/<Part>_<NN>.wav`` (``Train``, ``Devel``, ``Test``; AVEC
   2018's ``<Part>_DE_<NN>`` accepted), because the labels cover the whole recording. Sets: Train →
-  ``train``, Devel → ``dev``, Test → ``test``; ``utt2sess`` = the partition, speaker = the recording (the
-  package has no subject ids). macOS ``._*`` files and other names in ``audio/`` are skipped and counted.
+  ``train``, Devel → ``dev``, Test → ``test``; ``utt2sess`` = the partition, speaker = the recording =
+  the utterance id (the package has no subject ids); whole files in ``wav.scp``; ``utt2dur``,
+  ``reco2dur`` and the sample rate from the headers. macOS ``._*`` files and other names in ``audio/``
+  are skipped and counted.
 * **Labels** ``labels/<name>.csv`` (``name;time;arousal;valence;liking``, 10 Hz, name quoted or not,
   optional header line starting with ``name``) → ``labels.h5``: ``/<utt>`` float32 frames × 3, root
   attributes ``frame_rate`` = 10 and ``names`` = arousal, valence, liking (DESIGN §3). Row i must have
   time i/10. Test labels may be missing (the challenge withheld them): that set then has no (or a
-  partial) ``labels.h5``; a missing Train or Devel label file is an error.
+  partial) ``labels.h5``, the protocol scores on ``dev`` only (``[dev, test]`` when every test recording
+  has its labels), and the run says so; a missing Train or Devel label file is an error.
 * **Turns** ``turns/<name>.csv`` (``start;end``) → ``turns``: ``utt start end`` lines, one per turn.
 * **Text** ``transcriptions/<name>.csv`` (``start;end;'text'``, UTF-8, the text may contain ``;``) →
   ``text``: the recording's turns in time order, normalised by :mod:`serkit.text.normalize`. Whole-row
@@ -34,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from serkit import audio
-from serkit.corpora.prepared import CountTable, PrepareResult, SkipLog, write_set
+from serkit.corpora.prepared import CountTable, PrepareResult, SkipLog, is_mini_corpus, protocol, write_set
 from serkit.datadir import CtmWord, DataDir, WavEntry, sorted_ids
 from serkit.errors import SerkitError
 from serkit.text.normalize import is_tag, tokenize
@@ -359,14 +362,29 @@ def prepare(
 
     method = _word_time_method(timing)
     result = PrepareResult(CORPUS, out)
+    written = [name for name, data in sets.items() if data.wav_scp]
+    test_labelled = bool(sets["test"].wav_scp) and set(labels["test"]) == set(sets["test"].wav_scp)
+    block = protocol(
+        class_map=None,
+        split="AVEC 2017 partitions: Train -> train, Devel -> dev, Test -> test",
+        folds=[],
+        sets=written,
+        score=["dev", "test"] if test_labelled else ["dev"],
+        partitions={p: s for p, s in PARTITIONS.items()},
+        utterance="one utterance per recording (labels cover the whole recording)",
+        labels=f"labels.h5: /<utt> frames x {len(LABEL_NAMES)} float32 at {LABEL_RATE:g} Hz",
+        word_times=method,
+    )
+    if sets["test"].wav_scp and not test_labelled:
+        missing = len(sets["test"]) - len(labels["test"])
+        result.notes.append(
+            f"test: {missing} of {len(sets['test'])} recordings have no labels (withheld by AVEC 2017); "
+            "the protocol scores on dev only"
+        )
     common = {
         "corpus": CORPUS,
-        "protocol": {
-            "partitions": {p: s for p, s in PARTITIONS.items()},
-            "utterance": "one utterance per recording (labels cover the whole recording)",
-            "labels": f"labels.h5: /<utt> frames x {len(LABEL_NAMES)} float32 at {LABEL_RATE:g} Hz",
-            "word_times": method,
-        },
+        "synthetic": is_mini_corpus(root, CORPUS),
+        "protocol": block,
         "label_names": list(LABEL_NAMES),
         "label_rate_hz": LABEL_RATE,
         "files": {
