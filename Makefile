@@ -23,6 +23,11 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	$(BIN)/python -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(VENV)/constraints.txt
 	PIP_CONSTRAINT=$(abspath $(VENV))/constraints.txt $(BIN)/python -m pip install --quiet -e ".[test]"
+	# lhotse (its Kaldi import is tested against serkit's data dirs) without its torch requirement,
+	# then only what lhotse.kaldi imports, under the same torch constraint
+	PIP_CONSTRAINT=$(abspath $(VENV))/constraints.txt $(BIN)/python -m pip install --quiet --no-deps "lhotse==1.33.0"
+	PIP_CONSTRAINT=$(abspath $(VENV))/constraints.txt $(BIN)/python -m pip install --quiet \
+		click intervaltree cytoolz tqdm pyyaml audioread packaging
 	$(BIN)/python -c "import torch, serkit; print('serkit', serkit.__version__, 'with torch', torch.__version__)"
 	touch $(STAMP)
 
