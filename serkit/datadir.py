@@ -521,6 +521,8 @@ def load(path: str | Path, on_error: ErrorSink = _raise, allow_pipes: bool = Fal
     if (root / "spk2gender").is_file():
         genders = read_map(root / "spk2gender", on_error, GENDERS)
         data.utt2gender = {u: genders[s] for u, s in data.utt2spk.items() if s in genders}
+    elif (root / "utt2gender").is_file():  # an older serkit's file; save() writes spk2gender instead
+        data.utt2gender = read_map(root / "utt2gender", on_error, GENDERS)
     for name in ("utt2dur", "reco2dur"):
         if (root / name).is_file():
             setattr(data, name, read_durations(root / name, on_error))

@@ -195,3 +195,12 @@ def test_labels_h5_round_trip_and_subset(data_dir: Path) -> None:
     datadir.copy_labels(data, out)
     sub, _, _ = datadir.read_labels(out / "labels.h5")
     assert sorted(sub) == part.utts
+
+
+def test_an_older_utt2gender_becomes_spk2gender_on_save(data_dir: Path) -> None:
+    genders = (data_dir / "spk2gender").read_text()
+    utt2spk = [line.split() for line in (data_dir / "utt2spk").read_text().splitlines()]
+    (data_dir / "utt2gender").write_text("".join(f"{u} {'f' if s == 'spk0' else 'm'}\n" for u, s in utt2spk))
+    (data_dir / "spk2gender").unlink()
+    datadir.save(datadir.load(data_dir), data_dir)
+    assert (data_dir / "spk2gender").read_text() == genders and not (data_dir / "utt2gender").exists()
