@@ -204,3 +204,31 @@ def test_an_older_utt2gender_becomes_spk2gender_on_save(data_dir: Path) -> None:
     (data_dir / "spk2gender").unlink()
     datadir.save(datadir.load(data_dir), data_dir)
     assert (data_dir / "spk2gender").read_text() == genders and not (data_dir / "utt2gender").exists()
+
+
+def test_piped_recordings_with_segments_validate_and_extract(tmp_path: Path) -> None:
+    import h5py
+    from conftest import run_serkit, write_wav
+
+    from serkit import validate
+
+    data = datadir.DataDir(meta={"corpus": "test"})
+    for r in range(2):
+        wav = write_wav(tmp_path / "wav" / f"r{r}.wav", 2.0, seed=r)
+        for k in range(2):
+            utt = f"r{r}-{k}"
+            data.wav_scp[utt] = datadir.WavEntry(f"cat {wav}", 0.9 * k, 0.9 * k + 0.8, True, f"r{r}")
+            data.utt2spk[utt] = f"r{r}"
+    out = datadir.save(data, tmp_path / "data")
+    assert (out / "wav.scp").read_text().splitlines()[0] == f"r0 cat {tmp_path}/wav/r0.wav |"
+    assert (out / "reco2dur").read_text() == "r0 2\nr1 2\n"  # the command ran for the header
+    problems = validate.validate(out, allow_pipes=True)
+    assert [p.format() for p in problems if p.severity == "error"] == []
+    assert any("piped command" in p.message for p in validate.validate(out))
+    result = run_serkit(
+        "extract-features", str(out), str(tmp_path / "f.h5"), "--window", "0.1", "--step", "0.1",
+        "--nj", "2", "--allow-pipes",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with h5py.File(tmp_path / "f.h5") as f:
+        assert sorted(f) == data.utts and all(len(f[u]) == 8 for u in f)
