@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from conftest import run_serkit
 
 from serkit.embeddings import alignment as al
@@ -122,10 +123,14 @@ def test_errors_and_cli(tmp_path: Path) -> None:
     eio.save_kv(eio.make_keyed_vectors(sw, src), tmp_path / "src.kv")
     eio.save_kv(eio.make_keyed_vectors(tw, tgt), tmp_path / "tgt.kv")
     out = tmp_path / "align"
-    result = run_serkit(
-        "align-embeddings", str(tmp_path / "src.kv"), str(tmp_path / "tgt.kv"), str(out), "--supervised"
-    )
+    conf = tmp_path / "align.yaml"
+    conf.write_text("supervised: true\nn_refinement: 3\nseed: 4\n")
+    kvs = [str(tmp_path / "src.kv"), str(tmp_path / "tgt.kv")]
+    result = run_serkit("align-embeddings", *kvs, str(out), "--config", str(conf), "--seed", "5")
     assert result.returncode == 0, result.stderr
+    recorded = yaml.safe_load((out / "config.yaml").read_text())
+    assert (recorded["supervised"], recorded["n_refinement"], recorded["seed"]) == (True, 3, 5)
+    assert (out / "cmd.txt").is_file() and (out / "env.txt").is_file()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["p_at_1"] >= 0.95 and metrics["mode"] == "supervised" and "mean_cosine" in metrics
     assert "p_at_1" in result.stderr and "mean_cosine" in result.stderr  # the rich table

@@ -54,21 +54,21 @@ def test_speech2vec_and_alignment_on_the_mini_corpus(tmp_path: Path) -> None:
     train, feats, emb = tmp_path / "data" / "train", tmp_path / "feats", tmp_path / "emb"
     _ok("extract-features", str(train), str(feats / "train.h5"), "--type", "word-mfcc", "--nj", "2")
     _ok("train-speech2vec", str(train), str(feats / "train.h5"), str(emb / "s2v"), "--epochs", "20")
-    _ok("train-word2vec", str(train), str(emb / "w2v.kv"))
+    _ok("train-word2vec", str(train), str(emb / "w2v"))
 
     same, different = same_vs_different_cosine(emb / "s2v", train, feats / "train.h5")
     print(f"instance cosine: same word {same:.3f}, different words {different:.3f}")
     assert same > different + 0.1
 
-    _ok("train-word2vec", str(train), str(emb / "w2v_seed2.kv"), "--seed", "2")
+    _ok("train-word2vec", str(train), str(emb / "w2v_seed2"), "--seed", "2")
     text_pair = emb / "align_w2v"
-    _ok("align-embeddings", str(emb / "w2v_seed2.kv"), str(emb / "w2v.kv"), str(text_pair))
+    _ok("align-embeddings", str(emb / "w2v_seed2" / "w2v.kv"), str(emb / "w2v" / "w2v.kv"), str(text_pair))
     m = json.loads((text_pair / "metrics.json").read_text())
     print(f"Word2Vec seed 2 -> seed 1: P@1 {m['p_at_1']:.3f} P@5 {m['p_at_5']:.3f} (init {m['init']})")
     assert m["p_at_1"] > 10 * m["chance_p_at_1"]
 
     unsupervised = emb / "align"
-    _ok("align-embeddings", str(emb / "s2v" / "s2v.kv"), str(emb / "w2v.kv"), str(unsupervised))
+    _ok("align-embeddings", str(emb / "s2v" / "s2v.kv"), str(emb / "w2v" / "w2v.kv"), str(unsupervised))
     m = json.loads((unsupervised / "metrics.json").read_text())
     print(
         f"unsupervised: P@1 {m['p_at_1']:.3f} P@5 {m['p_at_5']:.3f} chance {m['chance_p_at_1']:.4f} "
@@ -76,7 +76,7 @@ def test_speech2vec_and_alignment_on_the_mini_corpus(tmp_path: Path) -> None:
     )
     assert m["eval_pairs"] > 100 and 0 <= m["p_at_1"] <= m["p_at_5"]
     # supervised Procrustes on every other shared word, P@k on the held-out half
-    src, tgt = load_kv(emb / "s2v" / "s2v.kv"), load_kv(emb / "w2v.kv")
+    src, tgt = load_kv(emb / "s2v" / "s2v.kv"), load_kv(emb / "w2v" / "w2v.kv")
     shared = [w for w in src.index_to_key if w in tgt.key_to_index]
     seed, held = shared[0::2], shared[1::2]
     res = al.align(

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from conftest import make_data_dir, run_serkit
 
 from serkit import audio, datadir
@@ -128,7 +129,7 @@ def test_training_resumes_to_the_same_model(corpus, tmp_path: Path) -> None:
     a = torch.load(tmp_path / "a" / "s2v.pt")["model"]
     b = torch.load(tmp_path / "b" / "s2v.pt")["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
-    for name in ("s2v.kv", "curve.tsv", "curve.png", "checkpoint.pt", "config.json"):
+    for name in ("s2v.kv", "curve.tsv", "curve.png", "checkpoint.pt", "config.yaml", "cmd.txt", "env.txt"):
         assert (tmp_path / "a" / name).is_file(), name
     with pytest.raises(SerkitError, match="other settings"):
         s2v.train_speech2vec(data_dir, store, tmp_path / "b", s2v.Speech2VecConfig(**{**config, "dim": 10}))
@@ -153,10 +154,15 @@ def test_word_vectors_are_instance_means_and_embed_words(corpus, tmp_path: Path)
 def test_cli_train_and_embed(corpus, tmp_path: Path) -> None:
     data_dir, store = corpus
     out = tmp_path / "exp"
+    conf = tmp_path / "s2v.yaml"
+    conf.write_text("epochs: 1\ndim: 16\nskipgram: false\n")
     result = run_serkit(
-        "train-speech2vec", str(data_dir), str(store), str(out), "--epochs", "1", "--dim", "8"
+        "train-speech2vec", str(data_dir), str(store), str(out), "--config", str(conf), "--dim", "8"
     )
     assert result.returncode == 0, result.stderr
+    recorded = yaml.safe_load((out / "config.yaml").read_text())
+    assert (recorded["epochs"], recorded["dim"], recorded["skipgram"]) == (1, 8, False)
+    assert "serkit train-speech2vec" in (out / "cmd.txt").read_text()
     assert "word instances/s" in result.stderr and (out / "s2v.kv").is_file()
     result = run_serkit("embed-words", str(out), str(data_dir), str(store), str(tmp_path / "e.h5"))
     assert result.returncode == 0, result.stderr

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from conftest import run_serkit
 
 from serkit import datadir
@@ -40,7 +41,7 @@ def test_sentences_use_the_shared_tokenisation(tmp_path: Path) -> None:
 
 def test_one_worker_is_bit_reproducible_and_learns_topics(tmp_path: Path) -> None:
     data = _corpus(tmp_path)
-    a = train_word2vec([data], tmp_path / "a.kv", epochs=30, seed=3)
+    a = train_word2vec([data], tmp_path / "a", epochs=30, seed=3)
     b = train_word2vec([data], None, epochs=30, seed=3)
     c = train_word2vec([data], None, epochs=30, seed=4)
     assert a.index_to_key == b.index_to_key
@@ -51,18 +52,42 @@ def test_one_worker_is_bit_reproducible_and_learns_topics(tmp_path: Path) -> Non
     within = np.mean([a.similarity(x, y) for x in ANIMALS for y in ANIMALS if x != y])
     across = np.mean([a.similarity(x, y) for x in ANIMALS for y in FOOD])
     assert within > across + 0.2
-    saved = load_kv(tmp_path / "a.kv")
+    saved = load_kv(tmp_path / "a" / "w2v.kv")
     assert np.array_equal(saved.vectors, a.vectors)
 
 
-def test_cli_matches_the_library_across_processes(tmp_path: Path) -> None:
+def test_cli_matches_the_library_across_processes_and_records_its_settings(tmp_path: Path) -> None:
     data = _corpus(tmp_path)
-    out = tmp_path / "cli.kv"
-    result = run_serkit("train-word2vec", str(data), str(out), "--epochs", "5", "--seed", "2", "--cbow")
+    conf = tmp_path / "w2v.yaml"
+    conf.write_text("dim: 20\nepochs: 3\nsg: false\nseed: 9\n")
+    out = tmp_path / "cli"
+    result = run_serkit(
+        "train-word2vec", str(data), str(out), "--config", str(conf), "--epochs", "5", "--seed", "2"
+    )
     assert result.returncode == 0, result.stderr
-    expected = train_word2vec([data], None, epochs=5, seed=2, sg=False)
-    assert np.array_equal(load_kv(out).vectors, expected.vectors)
-    assert "words × 50 dims" in result.stderr
+    expected = train_word2vec([data], None, dim=20, epochs=5, seed=2, sg=False)  # flags override the file
+    assert np.array_equal(load_kv(out / "w2v.kv").vectors, expected.vectors)
+    assert "words × 20 dims" in result.stderr
+    recorded = yaml.safe_load((out / "config.yaml").read_text())
+    assert recorded == {"dim": 20, "window": 3, "min_count": 5, "sg": False, "epochs": 5, "seed": 2,
+                        "workers": 1, "text": "text"}  # fmt: skip
+    assert "--config" in (out / "cmd.txt").read_text() and "gensim: " in (out / "env.txt").read_text()
+    again = run_serkit(
+        "train-word2vec", str(data), str(tmp_path / "again"), "--config", str(out / "config.yaml")
+    )
+    assert again.returncode == 0, again.stderr
+    assert np.array_equal(load_kv(tmp_path / "again" / "w2v.kv").vectors, expected.vectors)
+
+
+def test_a_config_with_an_unknown_or_mistyped_key_is_a_user_error(tmp_path: Path) -> None:
+    data = _corpus(tmp_path, n=4)
+    conf = tmp_path / "w2v.yaml"
+    conf.write_text("dims: 20\n")
+    result = run_serkit("train-word2vec", str(data), str(tmp_path / "o"), "--config", str(conf))
+    assert result.returncode == 2 and "unknown key 'dims'" in result.stderr and "w2v.yaml" in result.stderr
+    conf.write_text("dim: many\n")
+    result = run_serkit("train-word2vec", str(data), str(tmp_path / "o"), "--config", str(conf))
+    assert result.returncode == 2 and "dim is 'many', not an integer" in result.stderr
 
 
 def test_min_count_too_high_is_a_user_error(tmp_path: Path) -> None:

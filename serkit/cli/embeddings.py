@@ -4,6 +4,8 @@ MUSE alignment of one space onto the other (DESIGN stages 3-4)."""
 from __future__ import annotations
 
 import logging
+import shlex
+import sys
 from pathlib import Path
 
 import typer
@@ -27,9 +29,55 @@ def _progress() -> Progress:
     )
 
 
+CONFIG_HELP = "YAML of option values (keys: the option names with _); flags given here override it."
+
+
+def _options(ctx: typer.Context, config: Path | None, values: dict) -> dict:
+    """``values`` with the keys of ``--config`` taking the place of options not given on the command line."""
+    if config is None:
+        return values
+    from serkit.experiment import read_stage_config
+
+    out = dict(values)
+    for key, value in read_stage_config(config, list(values)).items():
+        source = ctx.get_parameter_source(key)
+        if getattr(source, "name", None) != "COMMANDLINE":  # typer's own click or click's enum
+            out[key] = _typed(key, value, values[key], config)
+    return out
+
+
+def _typed(key: str, value, like, config: Path):
+    """``value`` from a config file, checked against the type of the option's value ``like``."""
+    from serkit.errors import SerkitError
+
+    if value is None:
+        return None
+    if isinstance(like, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(like, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(like, float):
+        ok, kind = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+        value = float(value) if ok else value
+    else:
+        ok, kind = isinstance(value, str), "a string"
+        value = Path(value) if ok and isinstance(like, Path) else value
+    if not ok:
+        raise SerkitError(f"{key} is {value!r}, not {kind}", path=config, hint=f"give {key} {kind}")
+    return value
+
+
+def _command() -> str:
+    return "serkit " + shlex.join(sys.argv[1:])
+
+
 @app.command("train-word2vec")
 def train_word2vec_command(
-    data_dirs: list[Path] = typer.Argument(..., help="Data dirs whose text trains it, then OUT.kv last."),
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(
+        ..., metavar="DATA_DIR... OUT_DIR", help="Data dirs whose text trains it, then OUT_DIR last."
+    ),
+    config: Path = typer.Option(None, help=CONFIG_HELP),
     dim: int = typer.Option(50, help="Vector size."),
     window: int = typer.Option(3, help="Context window (words each side)."),
     min_count: int = typer.Option(5, help="Ignore words rarer than this."),
@@ -39,28 +87,43 @@ def train_word2vec_command(
     workers: int = typer.Option(1, help="Threads; 1 is bit-reproducible, more are not."),
     text: str = typer.Option("text", help="Transcript file: text or text.asr."),
 ) -> None:
-    """Train Word2Vec (gensim) on the transcripts of data dirs; save gensim KeyedVectors.
+    """Train Word2Vec (gensim) on the transcripts of data dirs: OUT_DIR/w2v.kv, config.yaml, cmd.txt, env.txt.
 
-    Example: serkit train-word2vec data/train data/dev exp/emb/w2v.kv --dim 50 --window 3
+    Example: serkit train-word2vec data/train exp/emb/w2v --config conf/emb/w2v.yaml --dim 50
     """
-    from serkit.text.word2vec import train_word2vec
+    from serkit.text.word2vec import VECTORS_FILE, train_word2vec
 
-    if len(data_dirs) < 2:
-        raise typer.BadParameter("give at least one DATA_DIR and then OUT.kv")
-    *dirs, out = data_dirs
+    if len(paths) < 2:
+        raise typer.BadParameter("give at least one DATA_DIR and then OUT_DIR")
+    *dirs, out_dir = paths
+    o = _options(
+        ctx,
+        config,
+        dict(
+            dim=dim,
+            window=window,
+            min_count=min_count,
+            sg=sg,
+            epochs=epochs,
+            seed=seed,
+            workers=workers,
+            text=text,
+        ),
+    )
     kv = train_word2vec(
         dirs,
-        out,
-        dim=dim,
-        window=window,
-        min_count=min_count,
-        sg=sg,
-        epochs=epochs,
-        seed=seed,
-        workers=workers,
-        text_file=text,
+        out_dir,
+        dim=o["dim"],
+        window=o["window"],
+        min_count=o["min_count"],
+        sg=o["sg"],
+        epochs=o["epochs"],
+        seed=o["seed"],
+        workers=o["workers"],
+        text_file=o["text"],
+        command=_command(),
     )
-    console.print(f"wrote {out}: {len(kv)} words × {kv.vector_size} dims", highlight=False)
+    console.print(f"wrote {out_dir / VECTORS_FILE}: {len(kv)} words × {kv.vector_size} dims", highlight=False)
 
 
 @app.command("import-embeddings")
@@ -103,9 +166,13 @@ def export_embeddings_command(
 
 @app.command("train-speech2vec")
 def train_speech2vec_command(
+    ctx: typer.Context,
     data_dir: Path = typer.Argument(..., help="Data dir whose word instances train it."),
     store: Path = typer.Argument(..., help="Its word-mfcc feature store."),
-    out_dir: Path = typer.Argument(..., help="Output dir: s2v.pt, s2v.kv, curve.tsv/png, checkpoint.pt."),
+    out_dir: Path = typer.Argument(
+        ..., help="Output dir: s2v.pt, s2v.kv, curve.tsv/png, checkpoint.pt, records."
+    ),
+    config: Path = typer.Option(None, help=CONFIG_HELP),
     dim: int = typer.Option(50, help="Embedding size (even)."),
     window: int = typer.Option(3, help="Neighbour words each side."),
     epochs: int = typer.Option(20, help="Epochs (raising it resumes a finished run)."),
@@ -121,23 +188,32 @@ def train_speech2vec_command(
 ) -> None:
     """Train Speech2Vec (Chung & Glass 2018) on word MFCC segments; resumes from OUT_DIR.
 
-    Example: serkit train-speech2vec data/train feats/train_word_mfcc.h5 exp/emb --epochs 20
+    OUT_DIR gets s2v.kv and the records config.yaml, cmd.txt, env.txt.
+
+    Example: serkit train-speech2vec data/train feats/all_word-mfcc.h5 exp/emb/s2v --config s2v.yaml
     """
     from serkit.embeddings.speech2vec import Speech2VecConfig, train_speech2vec
 
-    config = Speech2VecConfig(
-        dim=dim,
-        window=window,
-        mode="skipgram" if skipgram else "cbow",
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        optimizer=optimizer,
-        max_frames=max_frames,
-        min_count=min_count,
-        seed=seed,
-        device=device,
-        threads=threads,
+    o = _options(
+        ctx,
+        config,
+        dict(
+            dim=dim,
+            window=window,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            skipgram=skipgram,
+            max_frames=max_frames,
+            min_count=min_count,
+            seed=seed,
+            device=device,
+            threads=threads,
+        ),
+    )
+    settings = Speech2VecConfig(
+        **{k: v for k, v in o.items() if k != "skipgram"}, mode="skipgram" if o["skipgram"] else "cbow"
     )
     with _progress() as bar:
         task = bar.add_task("speech2vec", total=None, info="")
@@ -151,7 +227,7 @@ def train_speech2vec_command(
                 info=f"loss {loss:.2f}",
             )
 
-        result = train_speech2vec(data_dir, store, out_dir, config, report)
+        result = train_speech2vec(data_dir, store, out_dir, settings, report, o, _command())
     if result.curve:
         last = result.curve[-1]
         console.print(
@@ -182,9 +258,14 @@ def embed_words_command(
 
 @app.command("align-embeddings")
 def align_embeddings_command(
+    ctx: typer.Context,
     src: Path = typer.Argument(..., help="Source space (.kv), e.g. s2v.kv."),
     tgt: Path = typer.Argument(..., help="Target space (.kv), e.g. w2v.kv."),
-    out_dir: Path = typer.Argument(..., help="Output dir: mapping.npy, aligned.kv, target.kv, metrics.json."),
+    out_dir: Path = typer.Argument(
+        ...,
+        help="Output dir: mapping.npy, aligned.kv, target.kv, metrics.json, config.yaml, cmd.txt, env.txt.",
+    ),
+    config: Path = typer.Option(None, help=CONFIG_HELP),
     supervised: bool = typer.Option(False, help="Procrustes from a seed dictionary instead of adversarial."),
     dictionary: Path = typer.Option(
         None, help="Seed dictionary ('src tgt' lines); default: identical words."
@@ -202,27 +283,34 @@ def align_embeddings_command(
 ) -> None:
     """Map SRC onto TGT (MUSE: adversarial + Procrustes/CSLS refinement), print P@1/P@5.
 
-    Example: serkit align-embeddings exp/emb/s2v.kv exp/emb/w2v.kv exp/emb/align
+    Example: serkit align-embeddings exp/emb/s2v/s2v.kv exp/emb/w2v/w2v.kv exp/emb/align --seed 1
     """
     from serkit.embeddings import AlignConfig, align_kv
 
-    config = AlignConfig(
-        supervised=supervised,
-        init=init,
-        normalize=normalize,
-        n_epochs=n_epochs,
-        epoch_size=epoch_size,
-        n_refinement=n_refinement,
-        dis_hid_dim=dis_hid_dim,
-        seed=seed,
+    o = _options(
+        ctx,
+        config,
+        dict(
+            supervised=supervised,
+            dictionary=dictionary,
+            init=init,
+            n_epochs=n_epochs,
+            epoch_size=epoch_size,
+            n_refinement=n_refinement,
+            normalize=normalize,
+            dis_hid_dim=dis_hid_dim,
+            seed=seed,
+        ),
     )
+    settings = AlignConfig(**{k: v for k, v in o.items() if k != "dictionary"})
+    record = {**o, "dictionary": None if o["dictionary"] is None else str(o["dictionary"])}
     with _progress() as bar:
         task = bar.add_task("adversarial", total=None, info="")
 
         def report(phase: str, step: int, steps: int, info: dict) -> None:
             bar.update(task, total=steps, completed=step, info=f"D loss {info.get('dis_loss', 0):.3f}")
 
-        result = align_kv(src, tgt, out_dir, config, dictionary, report)
+        result = align_kv(src, tgt, out_dir, settings, o["dictionary"], report, record, _command())
     table = Table(title=f"{src.name} → {tgt.name} ({result.metrics['mode']})")
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -568,11 +568,17 @@ def align_kv(
     config: AlignConfig | None = None,
     dictionary: str | Path | None = None,
     progress: Progress | None = None,
+    options: dict | None = None,
+    command: str = "",
 ) -> Alignment:
-    """``serkit align-embeddings``: align two ``.kv`` files and write ``out_dir`` (:func:`save_alignment`)."""
+    """``serkit align-embeddings``: align two ``.kv`` files and write ``out_dir`` (:func:`save_alignment`)
+    with the records ``config.yaml`` (``options``, the command's settings; default: ``config``),
+    ``cmd.txt`` and ``env.txt``."""
+    from serkit.experiment import write_records
     from serkit.text.embeddings_io import load_kv
 
     config = config or AlignConfig()
+    write_records(out_dir, options if options is not None else asdict(config), command)
     src, tgt = load_kv(src_path), load_kv(tgt_path)
     if src.vector_size != tgt.vector_size:
         raise SerkitError(

@@ -29,7 +29,6 @@ settings resumes, and changing only ``epochs`` extends a finished run.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from serkit.embeddings.word_instances import MAX_FRAMES, WordInstances, load_word_instances
 from serkit.errors import SerkitError
+from serkit.experiment import choose_device, write_records
 
 MODEL_FILE = "s2v.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -77,15 +77,6 @@ class Speech2VecConfig:
             raise SerkitError(f"unknown optimizer {self.optimizer!r}", hint="use adam or sgd")
         if self.window < 1 or self.epochs < 0 or self.batch_size < 1 or self.max_frames < 1:
             raise SerkitError("--window, --batch-size and --max-frames must be ≥ 1, --epochs ≥ 0")
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` → CUDA when available, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SerkitError(f"--device {device} but no CUDA GPU is visible", hint="use --device cpu or auto")
-    return torch.device(device)
 
 
 class Speech2Vec(nn.Module):
@@ -210,18 +201,22 @@ def train_speech2vec(
     out_dir: str | Path,
     config: Speech2VecConfig | None = None,
     progress: Progress | None = None,
+    options: dict | None = None,
+    command: str = "",
 ) -> TrainResult:
     """Train Speech2Vec on the word instances of ``data_dir`` and write ``out_dir``.
 
     Writes ``checkpoint.pt`` (each epoch), ``s2v.pt`` (the model with its normalisation statistics),
-    ``curve.tsv`` (+ ``curve.png``), ``config.json`` and ``s2v.kv`` (one vector per word, the mean
-    over its instances). Resumes from ``checkpoint.pt`` when the settings match.
+    ``curve.tsv`` (+ ``curve.png``) and ``s2v.kv`` (one vector per word, the mean
+    over its instances), and the records ``config.yaml`` (``options``, the command's settings;
+    default: ``config``), ``cmd.txt`` and ``env.txt``. Resumes from ``checkpoint.pt`` when the
+    settings match.
     """
     config = config or Speech2VecConfig()
     config.check()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(config.device)
+    device = choose_device(config.device)
+    write_records(out_dir, options if options is not None else asdict(config), command, device=device)
     threads = torch.get_num_threads()
     if config.threads > 0:
         torch.set_num_threads(config.threads)
@@ -248,7 +243,7 @@ def _train(data_dir, store_path, out_dir: Path, config: Speech2VecConfig, device
     start_epoch = 0
     checkpoint_path = out_dir / CHECKPOINT_FILE
     if checkpoint_path.is_file():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
         if state["settings"] != settings:
             changed = sorted(k for k in settings if state["settings"].get(k) != settings[k])
             raise SerkitError(
@@ -259,7 +254,6 @@ def _train(data_dir, store_path, out_dir: Path, config: Speech2VecConfig, device
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         curve, start_epoch = state["curve"], state["epoch"]
-    (out_dir / "config.json").write_text(json.dumps({**settings, "epochs": config.epochs}, indent=2) + "\n")
 
     batches = math.ceil(len(centres_all) / config.batch_size)
     for epoch in range(start_epoch, config.epochs):
@@ -328,12 +322,12 @@ def load_model(model_dir: str | Path, device: str = "auto") -> tuple[Speech2Vec,
     path = Path(model_dir) / MODEL_FILE
     if not path.is_file():
         raise SerkitError("no trained Speech2Vec model", path=path, hint="run serkit train-speech2vec first")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=True)
     names = {f.name for f in fields(Speech2VecConfig)}
     config = Speech2VecConfig(**{k: v for k, v in state["config"].items() if k in names})
     model = Speech2Vec(state["n_mfcc"], config.dim)
     model.load_state_dict(state["model"])
-    return model.to(resolve_device(device)), {**state, "config": config}
+    return model.to(choose_device(device)), {**state, "config": config}
 
 
 def write_curve(curve: list[dict], out_dir: Path) -> None:

@@ -36,9 +36,12 @@ def read_sentences(data_dirs: Sequence[str | Path], text_file: str = "text") -> 
     return sentences
 
 
+VECTORS_FILE = "w2v.kv"
+
+
 def train_word2vec(
     data_dirs: Sequence[str | Path],
-    out: str | Path | None = None,
+    out_dir: str | Path | None = None,
     *,
     dim: int = 50,
     window: int = 3,
@@ -48,8 +51,13 @@ def train_word2vec(
     seed: int = 1,
     workers: int = 1,
     text_file: str = "text",
+    command: str = "",
 ):
-    """Train gensim Word2Vec on the data dirs' transcripts; save the ``KeyedVectors`` at ``out``."""
+    """Train gensim Word2Vec on the data dirs' transcripts; return its ``KeyedVectors``.
+
+    With ``out_dir``: save them as ``out_dir/w2v.kv`` with the records ``config.yaml`` (the
+    settings, by ``serkit train-word2vec`` option name), ``cmd.txt`` and ``env.txt``.
+    """
     from gensim.models import Word2Vec
 
     sentences = read_sentences(data_dirs, text_file)
@@ -62,8 +70,12 @@ def train_word2vec(
     if len(model.wv) == 0:
         raise SerkitError(f"no word occurs {min_count} times", path=data_dirs[0], hint="lower --min-count")
     model.train(sentences, total_examples=len(sentences), epochs=epochs)
-    if out is not None:
+    if out_dir is not None:
+        from serkit.experiment import write_records
         from serkit.text.embeddings_io import save_kv
 
-        save_kv(model.wv, out)
+        options = {"dim": dim, "window": window, "min_count": min_count, "sg": sg, "epochs": epochs}
+        options.update(seed=seed, workers=workers, text=text_file)
+        write_records(out_dir, options, command)
+        save_kv(model.wv, Path(out_dir) / VECTORS_FILE)
     return model.wv
