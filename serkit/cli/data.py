@@ -23,6 +23,10 @@ def validate_data(
 ) -> None:
     """Check a data dir; print every problem with file:line and the fix (exit 2 if any).
 
+    Checks what Kaldi's utils/validate_data_dir.sh --no-feats checks (the speaker-sort rule,
+    spk2utt, segments / wav.scp / reco2dur, utt2dur, text, spk2gender, ...) and serkit's own rules
+    (ids, labels, durations and sample rate against the audio, words.ctm, labels.h5).
+
     Example: serkit validate-data data/train
     """
     problems = validate.validate(
