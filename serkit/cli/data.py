@@ -23,9 +23,7 @@ def validate_data(
 ) -> None:
     """Check a data dir; print every problem with file:line and the fix (exit 2 if any).
 
-    Checks what Kaldi's utils/validate_data_dir.sh --no-feats checks (the speaker-sort rule,
-    spk2utt, segments / wav.scp / reco2dur, utt2dur, text, spk2gender, ...) and serkit's own rules
-    (ids, labels, durations and sample rate against the audio, words.ctm, labels.h5).
+    Everything Kaldi's utils/validate_data_dir.sh --no-feats checks, and serkit's own rules.
 
     Example: serkit validate-data data/train
     """
