@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
+import json
 import logging
 import os
 import platform
@@ -72,6 +73,11 @@ class Experiment:
 
     def plot_file(self, name: str) -> Path:
         return self.plots_dir / name
+
+    def scores(self) -> dict[str, dict]:
+        """Every ``scores/<key>.json`` of this dir, by key."""
+        files = sorted((self.path / "scores").glob("*.json"))
+        return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in files}
 
     def is_trained(self) -> bool:
         return self.config_file.is_file()

@@ -28,7 +28,6 @@ them is replaced, so hand-written notes around it survive.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import yaml
 from rich.table import Table
 
 from serkit.errors import SerkitError
+from serkit.experiment import Experiment
 
 BEGIN, END = "<!-- serkit results: begin -->", "<!-- serkit results: end -->"
 SUMMARY_METRICS = ("wa", "ua", "f1")
@@ -129,10 +129,8 @@ def load_paper(path: Path) -> dict:
 
 def collect_scores(recipe_dir: Path) -> list[tuple[Path, dict]]:
     """(exp dir, score) for every fold aggregate and every single score not covered by one."""
-    found = [
-        (p.parent.parent, json.loads(p.read_text(encoding="utf-8")))
-        for p in sorted((recipe_dir / "exp").rglob("scores/*.json"))
-    ]
+    dirs = sorted(p.parent for p in (recipe_dir / "exp").rglob("scores") if p.is_dir())
+    found = [(exp, r) for exp in dirs for r in Experiment(exp).scores().values()]
     covered = {
         (exp / fold).resolve().as_posix() + "/" + r["set"]
         for exp, r in found

@@ -176,3 +176,23 @@ def test_more_patience_resumes_and_other_changes_are_refused(task: Path) -> None
     assert summary.resumed_from == before and len(history(task / "exp" / "more")) == before + 2
     with pytest.raises(SerkitError, match="optim.lr"):
         train_in_process(task, "exp/more", "optim.lr=0.1")
+
+
+def test_a_fold_of_an_extending_config_trains_in_its_default_exp_dir(task: Path) -> None:
+    (task / "data" / "fold1").mkdir(exist_ok=True)
+    for name in ("train", "dev", "test"):
+        if not (task / "data" / "fold1" / name).exists():
+            os.symlink(task / "data" / name, task / "data" / "fold1" / name)
+    sets = {s: f"data/{{fold}}/{s}" for s in ("train", "dev", "test")}
+    row = {"extends": "tiny.yaml", "data": {"sets": sets}, "train": {"epochs": 1}}
+    (task / "conf" / "row.yaml").write_text(yaml.safe_dump(row), encoding="utf-8")
+    done = run_serkit(
+        "train", "--config", "conf/row.yaml", "--fold", "fold1", "--set", "optim.lr=0.02", cwd=task
+    )
+    assert done.returncode == 0, done.stderr
+    exp = task / "exp" / "row_lr0.02" / "fold1"
+    resolved = yaml.safe_load((exp / "config.yaml").read_text())
+    assert "extends" not in resolved and resolved["name"] == "row"
+    assert resolved["data"]["sets"]["dev"] == "data/fold1/dev" and resolved["optim"]["lr"] == 0.02
+    assert resolved["model"] == TINY_CONFIG["model"] and resolved["train"]["epochs"] == 1
+    assert (exp / "checkpoints" / "best.pt").is_file() and (exp / "env.txt").is_file()
