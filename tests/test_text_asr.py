@@ -38,6 +38,17 @@ def test_import_rejects_unknown_and_duplicate_ids(data_dir: Path, tmp_path: Path
         asr.import_transcripts(data_dir, hyps)
 
 
+def test_import_subset_takes_this_dirs_lines_of_a_larger_file(data_dir: Path, tmp_path: Path) -> None:
+    utts = datadir.load(data_dir).utts
+    hyps = tmp_path / "all.txt"
+    hyps.write_text(f"another-utt words of another set\n{utts[0]} hello there world\n")
+    r = run_serkit("transcribe", str(data_dir), "--import", str(hyps), "--subset")
+    assert r.returncode == 0, r.stderr
+    assert datadir.load(data_dir).text_asr[utts[0]] == "hello there world"
+    r = run_serkit("transcribe", str(data_dir), "--subset")
+    assert r.returncode == 2 and "--subset only applies with --import" in r.stdout + r.stderr
+
+
 def test_language_model_from_sentences(tmp_path: Path) -> None:
     sentences = tmp_path / "lm.txt"
     sentences.write_text("Hello there, world!\n[LAUGHTER] good morning world\n\n")

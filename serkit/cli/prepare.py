@@ -183,6 +183,11 @@ def transcribe(
     import_file: Path = typer.Option(
         None, "--import", help="Use these 'utt words ...' ASR transcripts instead of decoding."
     ),
+    subset: bool = typer.Option(
+        False,
+        "--subset",
+        help="With --import: the file may cover more utterances (e.g. data/all/text.asr); take this dir's.",
+    ),
     fast: bool = typer.Option(
         False, "--fast", help="Reduced pocketsphinx search: about 2x faster, more errors."
     ),
@@ -195,7 +200,9 @@ def transcribe(
     from serkit.text import asr
 
     if import_file is not None:
-        report = asr.import_transcripts(data_dir, import_file)
+        report = asr.import_transcripts(data_dir, import_file, subset=subset)
+    elif subset:
+        raise SerkitError("--subset only applies with --import FILE", hint="give the transcripts to take")
     else:
         with _progress("transcribe", "utterances") as progress:
             report = asr.transcribe(data_dir, lm=lm, fast=fast, nj=nj, progress=progress)
