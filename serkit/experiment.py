@@ -131,6 +131,7 @@ def default_dir(
         text = re.sub(r"[^A-Za-z0-9.+-]+", "-", str(value)).strip("-")
         parts.append(f"{key.split('.')[-1]}{text}")
     exp = Path(root) / "_".join(parts)
+    fold = configs.fold_name(fold)
     return exp / fold if fold else exp
 
 

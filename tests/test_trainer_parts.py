@@ -147,7 +147,8 @@ def test_fold_placeholder_in_sets_and_the_default_exp_dir(tmp_path: Path) -> Non
         "test": "data/test",
     }
     assert default_dir("conf/f.yaml", ["optim.lr=0.01"], "fold3") == Path("exp/f_lr0.01/fold3")
-    assert default_dir("conf/f.yaml", fold=None) == Path("exp/f")
+    assert default_dir("conf/f.yaml", fold=None) == default_dir("conf/f.yaml", fold="-") == Path("exp/f")
+    assert configs.load(path, fold="-")["data"]["sets"]["train"] == "data/train"
 
 
 # --------------------------------------------------------------------------- batching

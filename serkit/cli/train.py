@@ -18,7 +18,7 @@ from serkit.cli.app import app, console
 @app.command("train")
 def train(
     config: Path = typer.Option(..., "--config", "-c", help="YAML config (recipes/<name>/conf/*.yaml)."),
-    fold: str = typer.Option(None, help="Fold put for {fold} in the config (default: the fixed split)."),
+    fold: str = typer.Option(None, help="Fold put for {fold} in the config; none or - is the fixed split."),
     exp: Path = typer.Option(None, help="Exp dir; default exp/CONFIG_NAME[_OVERRIDES]/FOLD."),
     overrides: list[str] = typer.Option(
         [], "--set", help="Override a config key: --set optim.lr=0.0005 (repeatable)."

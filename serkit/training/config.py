@@ -237,12 +237,22 @@ def _merge_named(base: list[dict], over: list[dict], source: Path | None) -> lis
 
 
 FOLD = "{fold}"
+NO_FOLD = ("", "-")
+"""Fold names that mean the fixed split (``serkit protocol DATA_ROOT folds`` prints ``-``)."""
+
+
+def fold_name(fold: str | None) -> str | None:
+    """``fold`` checked, or None for the fixed split (None, "" or "-")."""
+    if fold is None or fold in NO_FOLD:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_+-]+", fold):
+        raise SerkitError(f"bad fold name {fold!r}", hint="use letters, digits, _ + or -, e.g. fold1")
+    return fold
 
 
 def substitute_fold(raw, fold: str | None):
     """Every ``{fold}`` replaced by ``fold``; without one, removed with the ``/`` beside it."""
-    if fold is not None and (not re.fullmatch(r"[A-Za-z0-9_+-]+", fold) or fold in (".", "..")):
-        raise SerkitError(f"bad fold name {fold!r}", hint="use letters, digits, _ + or -, e.g. fold1")
+    fold = fold_name(fold)
     if isinstance(raw, dict):
         return {k: substitute_fold(v, fold) for k, v in raw.items()}
     if isinstance(raw, list):
