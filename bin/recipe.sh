@@ -1,15 +1,50 @@
 # shellcheck shell=bash
-# Helpers the recipes share (sourced by run.sh after parse_options.sh and stage.sh).
-# They read the recipe's options: folds, ngpu, fast, fast_epochs, train_cmd, nj, feat_cmd.
+# What every recipe shares: its common options (declared here, once) and the stage machinery.
+# A run.sh sources path.sh, then this file, declares its own options, then parse_options.sh:
+#
+#   . ./path.sh
+#   . recipe.sh              # the options below
+#   emb_dim=50               # this recipe's own options
+#   . parse_options.sh
+#   recipe_init              # stage helpers, cmd.sh, done-markers in exp/.done
+#
+# `bash run.sh --help` lists these options and the recipe's own, with their defaults.
+# The declarations below are read by bin/parse_options.sh: one `name=default  # comment` a line.
 
-# The fold names of the protocol: "-" for the fixed split (data/train, dev, test), fold1..fold5 for LOSO.
-recipe_folds() {
-  case $folds in
-    none) echo "-" ;;
-    loso) echo "fold1 fold2 fold3 fold4 fold5" ;;
-    *) echo "unknown --folds $folds (none or loso)" >&2; return 1 ;;
-  esac
+stage=0                 # first stage to run
+stop_stage=6            # last stage to run
+force_stage=            # redo this stage even if it is done (and the stages after it)
+mini=false              # true: stage 0 generates the synthetic mini corpus and the recipe runs on it
+mini_size=default       # size of the mini corpus: tiny | default
+db=                     # your copy of the corpus (default with --mini true: mini/<layout>)
+folds=                  # fold protocol given to prepare-data (empty: the corpus default; IEMOCAP: none | loso)
+nj=2                    # parallel jobs: corpus generation, ASR, feature extraction
+ngpu=0                  # 0: CPU | 1: one CUDA GPU | N: N GPUs through torchrun (DDP)
+fast=false              # true: a handful of epochs everywhere (CI)
+fast_epochs=2           # epochs of every training with --fast true
+seed=1                  # random seed of the embedding and model training
+cmd=local               # how jobs run: local, or "slurm <sbatch options>" (cmd.sh may set feat_cmd, train_cmd apart)
+
+# Not an option (indented, so parse_options.sh does not list it): where the options above live.
+  po_option_files=${BASH_SOURCE[0]}
+
+# recipe_init: after parse_options.sh. Stage helpers, how jobs run (cmd.sh), done-markers.
+recipe_init() {
+  . stage.sh
+  feat_cmd=$cmd
+  train_cmd=$cmd
+  # shellcheck disable=SC1091
+  [ -f ./cmd.sh ] && . ./cmd.sh
+  done_dir=exp/.done
+  log "$0 ${po_argv:-}"
 }
+
+# The fold names of the prepared protocol (meta.json): "-" for a fixed split (data/<set>), else
+# fold1 fold2 ... (data/<fold>/<set>).
+recipe_folds() { serkit protocol data folds; }
+
+# The sets each fold is scored on (meta.json): "test", or "dev test".
+score_sets() { serkit protocol data score; }
 
 # data/<fold>/<set> or data/<set>
 fold_data() { local f=${1#-}; echo "data${f:+/$f}/$2"; }
@@ -17,23 +52,46 @@ fold_data() { local f=${1#-}; echo "data${f:+/$f}/$2"; }
 # exp/emb/<fold> or exp/emb
 fold_emb() { local f=${1#-}; echo "exp/emb${f:+/$f}"; }
 
-# train_config CONFIG FOLD [--set k=v ...]: train conf/CONFIG.yaml into exp/CONFIG[/FOLD], on CPU,
-# one GPU, or N GPUs through torchrun (--ngpu), locally or through $train_cmd (cmd.sh).
+# corpus_stage LAYOUT RELEASE: stage 0. With --mini true, db defaults to mini/LAYOUT and the mini
+# corpus is generated there; otherwise --db must name the user's copy (RELEASE says what it is).
+corpus_stage() {
+  local layout=$1 release=$2
+  if [ "$mini" = true ]; then
+    db=${db:-mini/$layout}
+    if stage_begin 0 "generate the synthetic mini $layout corpus ($mini_size) in $db" mini mini_size db; then
+      serkit make-mini-corpus --layout "$layout" --size "$mini_size" --nj "$nj" --force "$db"
+      stage_done 0
+    fi
+    return 0
+  fi
+  if [ -z "$db" ] && [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+    echo "$0: give --db /path/to/$release, or --mini true for the generated corpus" >&2
+    exit 1
+  fi
+  stage_skip 0 "--mini false: the corpus is --db $db"
+}
+
+# prepare_sets CORPUS [PREPARE-DATA OPTIONS]: inside stage 1. The data dirs of the protocol
+# (--folds) and data/all, every utterance once, from which features are extracted.
+prepare_sets() {
+  local corpus=$1 fold sets set_name parts=()
+  shift
+  stage_fresh data
+  serkit prepare-data "$corpus" "$db" data ${folds:+--folds "$folds"} "$@"
+  fold=$(recipe_folds | cut -d' ' -f1)
+  sets=$(serkit protocol data sets)
+  for set_name in $sets; do parts+=("$(fold_data "$fold" "$set_name")"); done
+  serkit combine-data data/all "${parts[@]}"
+  serkit validate-data data/all
+}
+
+# train_config CONFIG FOLD [--set k=v ...]: train conf/CONFIG.yaml into exp/CONFIG[/FOLD] ({fold} in
+# the config names FOLD's data and embeddings), on CPU, one GPU, or N GPUs through torchrun
+# (--ngpu), locally or through $train_cmd.
 train_config() {
   local config=$1 fold=${2#-}; shift 2
   local exp="exp/$config${fold:+/$fold}"
-  local args=(--config "conf/$config.yaml" --exp "$exp")
-  local set_name
-  for set_name in train dev test; do
-    args+=(--set "data.sets.$set_name=$(fold_data "$fold" $set_name)")
-  done
-  # A fold trains on its own embedding space when stage 3 made one (exp/emb/<fold>/...).
-  if [ -n "$fold" ] && grep -q "kv: exp/emb/" "conf/$config.yaml"; then
-    local kv
-    kv=$(sed -n 's/.*kv: \(exp\/emb\/[^,} ]*\).*/\1/p' "conf/$config.yaml" | head -n 1)
-    kv=${kv/exp\/emb\//exp/emb/$fold/}
-    [ -e "$kv" ] && args+=(--set "data.streams.words.kv=$kv")
-  fi
+  local args=(--config "conf/$config.yaml" --exp "$exp" ${fold:+--fold "$fold"} --set "train.seed=$seed")
   [ "$fast" = true ] && args+=(--set "train.epochs=$fast_epochs")
   if [ "$ngpu" -gt 0 ]; then args+=(--set train.device=cuda); else args+=(--set train.device=cpu); fi
   args+=("$@")
@@ -49,59 +107,36 @@ train_config() {
   fi
 }
 
-# score_config CONFIG: the best checkpoint of exp/CONFIG on the test set (folds: mean ± sd).
-score_config() {
-  local device=cpu
-  [ "$ngpu" -gt 0 ] && device=cuda
-  serkit score "exp/$1" --set test --device $device
-}
-
-# train_configs "CONFIGS": every config on every fold of the protocol (stage 5).
+# train_configs "CONFIGS": stage 5, every config on every fold of the protocol. Exp dirs of a
+# stale earlier run are removed first; an interrupted training resumes.
 train_configs() {
   local config fold
   for config in $1; do
+    stage_fresh "exp/$config"
     for fold in $(recipe_folds); do
       train_config "$config" "$fold"
     done
   done
 }
 
-# score_configs "CONFIGS": each config on the test set, then RESULTS.md, printed (stage 6).
+# score_configs "CONFIGS": stage 6, each config on each scored set of the protocol (folds: mean
+# ± sd), then exp/RESULTS.md, printed and compared with the committed RESULTS.md.
 score_configs() {
-  local config
+  local config set_name device=cpu
+  [ "$ngpu" -gt 0 ] && device=cuda
   for config in $1; do
-    score_config "$config"
+    for set_name in $(score_sets); do
+      serkit score "exp/$config" --set "$set_name" --device "$device"
+    done
   done
-  serkit results .
-  cat RESULTS.md
-}
-
-# corpus_stage LAYOUT RELEASE: with --mini true, db defaults to mini/LAYOUT and stage 0 generates
-# the mini corpus there; otherwise --db must name the user's copy (RELEASE says what it is called).
-corpus_stage() {
-  local layout=$1 release=$2
-  if [ "$mini" = true ]; then
-    db=${db:-mini/$layout}
-    if stage_begin 0 "generate the mini $layout corpus ($mini_size) in $db"; then
-      serkit make-mini-corpus --layout "$layout" --size "$mini_size" --nj "$nj" --force "$db"
-      stage_done 0
-    fi
-    return 0
+  serkit results . --out exp/RESULTS.md
+  cat exp/RESULTS.md
+  if cmp -s exp/RESULTS.md RESULTS.md; then
+    log "exp/RESULTS.md reproduces the committed RESULTS.md exactly"
+  elif [ -f RESULTS.md ]; then
+    log "exp/RESULTS.md differs from the committed RESULTS.md (diff -u RESULTS.md exp/RESULTS.md);" \
+      "to publish this run: cp exp/RESULTS.md RESULTS.md"
+  else
+    log "to publish this run: cp exp/RESULTS.md RESULTS.md"
   fi
-  if [ -z "$db" ] && [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
-    echo "$0: give --db /path/to/$release, or --mini true for the generated corpus" >&2
-    exit 1
-  fi
-  stage_skip 0 "--mini false: the corpus is --db $db"
-}
-
-# prepare_sets CORPUS: the data dirs of the protocol (--folds), and data/all with every utterance,
-# from which each utterance's features are extracted once.
-prepare_sets() {
-  local fold_args=() first
-  [ "$folds" = loso ] && fold_args=(--folds loso)
-  serkit prepare-data "$1" "$db" data "${fold_args[@]}"
-  first=$(recipe_folds | cut -d' ' -f1)
-  serkit combine-data data/all "$(fold_data "$first" train)" "$(fold_data "$first" dev)" \
-    "$(fold_data "$first" test)"
 }

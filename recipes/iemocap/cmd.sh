@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# How jobs run. Local by default; on a Slurm cluster change "local" to "slurm" followed by any
-# sbatch options your site needs, e.g.
+# How jobs run, sourced by recipe_init after the options are parsed. --cmd sets both kinds:
+#   bash run.sh --cmd "slurm -p cpu --mem 4G"
+# To run one kind apart, set it here, e.g. GPU training on another partition:
+#   train_cmd="slurm -p gpu --gres gpu:1"     # training: one job per config and fold
 #   feat_cmd="slurm -p cpu --mem 4G"          # feature extraction: --nj array jobs
-#   train_cmd="slurm -p gpu --gres gpu:1"     # training and scoring: one job each
-feat_cmd="local"
-train_cmd="local"
+feat_cmd=$cmd
+train_cmd=$cmd

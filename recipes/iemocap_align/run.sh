@@ -8,64 +8,50 @@
 #   bash run.sh --db /corpora/IEMOCAP_full_release
 #   bash run.sh --glove /data/glove.6B.300d.txt # the paper's 300-d GloVe, if you have it
 set -euo pipefail
+. ./path.sh
+. recipe.sh
 
-stage=0                 # first stage to run
-stop_stage=6            # last stage to run
-force_stage=            # redo this stage even if it is done (and what follows it)
-mini=false              # true: stage 0 generates the mini corpus and the recipe runs on it
-mini_size=default       # tiny | default
-db=                     # the user's IEMOCAP_full_release (default with --mini true: mini/iemocap)
-folds=none              # none: sessions 1-4 train, 5 test | loso: five folds, aggregated
-nj=2                    # parallel jobs for corpus generation, ASR and feature extraction
-ngpu=0                  # 0: CPU | 1: one CUDA GPU | N: N GPUs through torchrun (DDP)
-fast=false              # true: a handful of epochs everywhere (CI)
-fast_epochs=2
 asr_lm=generic          # pocketsphinx language model: generic (en-us) or an ARPA file
 glove=glove6b50         # word vectors: glove6b50 (offline, 50-d) or a GloVe / word2vec text file
 configs="xu_speech_attn xu_text_attn_asr xu_concat_asr xu_learned_align_asr xu_text_attn xu_concat xu_hard_align xu_learned_align"
 
-. ./path.sh
-. ./cmd.sh
 . parse_options.sh
-. stage.sh
-. recipe.sh
-done_dir=exp/.done
+recipe_init
 
 corpus_stage iemocap IEMOCAP_full_release
 
-if stage_begin 1 "data dirs from $db (4 classes), ASR transcripts (pocketsphinx, $asr_lm LM)"; then
+if stage_begin 1 "data dirs from $db (4 classes), ASR transcripts (pocketsphinx, $asr_lm LM)" db folds asr_lm; then
   prepare_sets iemocap
-  # Each utterance is decoded once; every set takes its lines of text.asr.
+  # Each utterance is decoded once; every set takes its lines of data/all/text.asr.
   serkit transcribe data/all --lm "$asr_lm" --nj "$nj"
   for fold in $(recipe_folds); do
-    for set_name in train dev test; do
-      dir=$(fold_data "$fold" "$set_name")
-      awk 'NR == FNR { keep[$1]; next } ($1 in keep)' "$dir/wav.scp" data/all/text.asr > "$dir/text.asr"
+    for set_name in $(serkit protocol data sets); do
+      serkit transcribe "$(fold_data "$fold" "$set_name")" --import data/all/text.asr --subset
     done
   done
-  serkit validate-data data/all
   stage_done 1
 fi
 
 if stage_begin 2 "features: 34-d pyAudioAnalysis at 20/10 ms"; then
+  stage_fresh feats
   serkit extract-features data/all feats/all_pyaa34.h5 --type pyaa34 --window 0.02 --step 0.01 \
     --nj "$nj" --cmd "$feat_cmd"
   stage_done 2
 fi
 
-if stage_begin 3 "word vectors: $glove"; then
+if stage_begin 3 "word vectors: $glove" glove; then
   serkit import-embeddings "$glove" exp/emb/glove.kv
   stage_done 3
 fi
 
 stage_skip 4 "the model learns the speech-text alignment itself (attention); no embedding-space alignment"
 
-if stage_begin 5 "train: $configs"; then
+if stage_begin 5 "train: $configs" configs fast fast_epochs seed; then
   train_configs "$configs"
   stage_done 5
 fi
 
-if stage_begin 6 "score on the test set; RESULTS.md"; then
+if stage_begin 6 "score; exp/RESULTS.md" configs; then
   score_configs "$configs"
   stage_done 6
 fi
