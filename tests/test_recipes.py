@@ -1,4 +1,4 @@
-"""The IEMOCAP recipes end to end on the tiny mini corpus with --fast true (what CI runs).
+"""The recipes end to end on the tiny mini corpus with --fast true (what CI runs).
 
 Each run happens in a copy of the recipe dir, so the repository stays clean. The checks are
 the files every stage must leave and that every metric is a number in its range; the numbers
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,12 +22,16 @@ STAGE_FILES = {
         "mini/iemocap/manifest.jsonl",
         "data/train/wav.scp", "data/dev/utt2emo", "data/test/text", "data/all/words.ctm",
         "feats/all_pyaa34.h5", "feats/all_word-mfcc.h5",
-        "exp/emb/w2v.kv", "exp/emb/s2v/s2v.kv",
+        "exp/emb/w2v/w2v.kv", "exp/emb/s2v/s2v.kv",
+        "exp/emb/w2v/config.yaml", "exp/emb/s2v/config.yaml",
     ],
     "iemocap_align": [
         "mini/iemocap/manifest.jsonl",
         "data/train/text.asr", "data/test/text.asr", "data/all/text.asr",
         "feats/all_pyaa34.h5", "exp/emb/glove.kv",
+    ],
+    "TEMPLATE": [
+        "mini/iemocap/manifest.jsonl", "data/train/wav.scp", "data/all/meta.json", "feats/all_pyaa34.h5",
     ],
 }  # fmt: skip
 
@@ -58,7 +63,7 @@ def _run(recipe: Path, *options: str) -> subprocess.CompletedProcess:
 def _configs(recipe: Path) -> list[str]:
     text = (recipe / "run.sh").read_text()
     line = next(x for x in text.splitlines() if x.startswith("configs="))
-    return line.split("=", 1)[1].strip('"').split()
+    return shlex.split(line.split("=", 1)[1], comments=True)[0].split()
 
 
 def _check_scores(recipe: Path, config: str, score_file: str = "scores/test.json") -> dict:
@@ -66,7 +71,7 @@ def _check_scores(recipe: Path, config: str, score_file: str = "scores/test.json
     return scores
 
 
-@pytest.mark.parametrize("name", ["iemocap", "iemocap_align"])
+@pytest.mark.parametrize("name", ["iemocap", "iemocap_align", "TEMPLATE"])
 def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: str) -> None:
     recipe = _copy_recipe(name, tmp_path)
     result = _run(recipe)
@@ -92,10 +97,12 @@ def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: st
         for metric in ("wa", "ua", "f1"):
             assert 0.0 <= metrics[metric] <= 1.0, (config, metric, metrics[metric])
         assert scores["protocol"]["utterances"] > 0 and scores["protocol"]["classes"]
-    results = (recipe / "RESULTS.md").read_text()
+    results = (recipe / "exp" / "RESULTS.md").read_text()
     for config in _configs(recipe):
         assert f"`{config}`" in results
     assert "paper" in results.lower()
+    assert "synthetic mini corpus" in results
+    assert not (recipe / "RESULTS.md").exists()  # a run writes exp/RESULTS.md, never the tracked file
 
     if name == "iemocap":
         # Rerunning from stage 3 keeps stages 0-2: their outputs are not rewritten.
@@ -119,4 +126,23 @@ def test_loso_folds_are_aggregated(tmp_path: Path) -> None:
         folds = json.loads((recipe / "exp" / config / "scores" / "folds.json").read_text())
         text = json.dumps(folds)
         assert "mean" in text and "sd" in text
-    assert "±" in (recipe / "RESULTS.md").read_text()
+    assert "±" in (recipe / "exp" / "RESULTS.md").read_text()
+
+
+def test_a_changed_option_redoes_its_stage_and_those_after_it(tmp_path: Path) -> None:
+    """The tiny --fast run, then the default corpus: stage 0 is redone, saying which option changed."""
+    recipe = _copy_recipe("TEMPLATE", tmp_path)
+    first = _run(recipe)
+    assert first.returncode == 0, first.stderr[-3000:]
+    tiny = json.loads((recipe / "data/all/meta.json").read_text())["num_utterances"]
+    env = {**os.environ, "SERKIT_ROOT": str(REPO), "OMP_NUM_THREADS": "1"}
+    again = subprocess.run(
+        ["bash", "run.sh", "--mini", "true", "--stop-stage", "1"],
+        cwd=recipe, env=env, capture_output=True, text=True, check=False, timeout=1200,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "mini_size: 'tiny' -> 'default'" in again.stderr
+    assert "Stage 1: data dirs" in again.stderr and "already done" not in again.stderr
+    assert json.loads((recipe / "data/all/meta.json").read_text())["num_utterances"] > tiny
+    # The training of the tiny run is stale now: stage 5's marker is gone.
+    assert not (recipe / "exp/.done/stage.5").exists() and (recipe / "exp/.done/stage.5.stale").exists()
