@@ -281,7 +281,7 @@ class TrainedModel:
     model: object  # torch.nn.Module, in eval mode, on ``device``
     task: dict  # the config's task section with ``classes`` or ``dims`` filled in
     input_dims: dict[str, int]
-    normalization: dict[str, dict]  # stream → {"normalize": ..., "mean"/"std" when fixed at training}
+    normalization: dict[str, dict]  # stream → {"normalize", and "mean"/"std" arrays when fitted on train}
     embeddings: dict[str, str]  # words stream → its .kv file
     checkpoint_path: Path
     epoch: int
@@ -315,7 +315,8 @@ def load_trained(exp: str | Path | Experiment, device="auto") -> TrainedModel:
     model.to(target).eval()
     saved = checkpoint.get("normalization") or {}
     normalization = {
-        s["name"]: {"normalize": s.get("normalize"), **saved.get(s["name"], {})}
+        s["name"]: {"normalize": s.get("normalize")}
+        | {k: v.numpy() for k, v in saved.get(s["name"], {}).items()}
         for s in config["data"]["streams"]
         if "normalize" in s
     }

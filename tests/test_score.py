@@ -26,6 +26,7 @@ PNG = b"\x89PNG"
 def recipe(tmp_path_factory) -> Path:
     config = copy.deepcopy(TINY_CONFIG)
     config["train"].update(epochs=8, patience=None)
+    config["data"]["streams"][0]["normalize"] = "train"  # statistics the trained model must carry
     root = make_task(tmp_path_factory.mktemp("recipe"), config)
     train_in_process(root, "exp/tiny")
     return root
@@ -219,4 +220,6 @@ def test_a_trained_model_loads_with_what_applying_it_needs(recipe: Path, monkeyp
     assert trained.task["classes"] == CLASSES and not trained.model.training
     assert trained.config["name"] == "tiny" and trained.input_dims == {"acoustic": 8}
     assert trained.checkpoint_path == Path("exp/tiny/checkpoints/best.pt") and trained.epoch >= 1
-    assert set(trained.normalization) <= {s["name"] for s in trained.config["data"]["streams"]}
+    acoustic = trained.normalization["acoustic"]
+    assert acoustic["normalize"] == "train" and acoustic["mean"].shape == acoustic["std"].shape == (8,)
+    assert trained.embeddings == {}  # no words stream
