@@ -200,7 +200,7 @@ def _protocol_table(
     header += ["paper row", "corpus", "exp"]
     definitions = first["protocol"]["definitions"]
     lines = [
-        f"### {set_name}: {first['protocol']['split']} ({corpus_label(first)})",
+        f"### {set_name}: {first['protocol']['split']}",
         "",
         f"Protocol: {protocol_line(first, with_checkpoint=False)}.",
         "",

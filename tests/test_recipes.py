@@ -123,7 +123,7 @@ def test_loso_folds_are_aggregated(tmp_path: Path) -> None:
         assert sorted(p.name for p in (recipe / "exp" / config).glob("fold*")) == [
             f"fold{k}" for k in range(1, 6)
         ]
-        folds = json.loads((recipe / "exp" / config / "scores" / "folds.json").read_text())
+        folds = json.loads((recipe / "exp" / config / "scores" / "test.json").read_text())
         text = json.dumps(folds)
         assert "mean" in text and "sd" in text
     assert "±" in (recipe / "exp" / "RESULTS.md").read_text()
