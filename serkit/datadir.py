@@ -555,7 +555,10 @@ def by_utterance(data: DataDir, records: dict[str, object]) -> dict[str, object]
 
 
 def measure(data: DataDir) -> None:
-    """Fill ``utt2dur``, ``reco2dur`` and ``meta['sample_rate']`` from the audio headers (each file once)."""
+    """Fill ``reco2dur`` and ``meta['sample_rate']`` from the audio headers (each file once).
+
+    ``utt2dur`` follows from these and the cut times when the dir is saved (:func:`_durations`).
+    """
     from serkit import audio
 
     facts: dict[str, tuple[int, float]] = {}
@@ -564,9 +567,7 @@ def measure(data: DataDir) -> None:
         whole = WavEntry(entry.path, is_pipe=entry.is_pipe)
         if whole.source() not in facts:
             facts[whole.source()] = audio.audio_info(whole)
-        rate, seconds = facts[whole.source()]
-        data.reco2dur[data.recording(utt)] = seconds
-        data.utt2dur[utt] = round(entry.end - entry.start, 6) if entry.start is not None else seconds
+        data.reco2dur[data.recording(utt)] = facts[whole.source()][1]
     rates = sorted({rate for rate, _ in facts.values()})
     data.meta["sample_rate"] = rates[0] if len(rates) == 1 else None
     if len(rates) > 1:
