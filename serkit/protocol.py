@@ -55,7 +55,7 @@ def lookup(root: str | Path, key: str) -> object:
     return first
 
 
-def as_words(key: str, value: object) -> str:
+def as_words(value: object) -> str:
     """One shell-friendly line: list items joined by spaces; no folds (or no dev set) is ``-``."""
     if isinstance(value, list):
         return " ".join(str(v) for v in value) or "-"

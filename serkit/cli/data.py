@@ -119,7 +119,7 @@ def protocol(
     Example: serkit protocol data folds
     """
     value = protocols.lookup(data_root, key.value)
-    typer.echo(protocols.as_words(key.value, value))
+    typer.echo(protocols.as_words(value))
 
 
 def _read_list(path: Path) -> list[str]:
