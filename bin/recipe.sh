@@ -110,10 +110,11 @@ train_config() {
 # train_configs "CONFIGS": stage 5, every config on every fold of the protocol. Exp dirs of a
 # stale earlier run are removed first; an interrupted training resumes.
 train_configs() {
-  local config fold
+  local config fold fold_names
+  fold_names=$(recipe_folds)
   for config in $1; do
     stage_fresh "exp/$config"
-    for fold in $(recipe_folds); do
+    for fold in $fold_names; do
       train_config "$config" "$fold"
     done
   done
@@ -122,10 +123,11 @@ train_configs() {
 # score_configs "CONFIGS": stage 6, each config on each scored set of the protocol (folds: mean
 # ± sd), then exp/RESULTS.md, printed and compared with the committed RESULTS.md.
 score_configs() {
-  local config set_name device=cpu
+  local config set_name sets device=cpu
   [ "$ngpu" -gt 0 ] && device=cuda
+  sets=$(score_sets)
   for config in $1; do
-    for set_name in $(score_sets); do
+    for set_name in $sets; do
       serkit score "exp/$config" --set "$set_name" --device "$device"
     done
   done

@@ -21,6 +21,8 @@
 # note, or a marker it is redoing) has stage_stale=true, and stage_fresh removes its old outputs
 # instead of resuming from them; a stage interrupted before its marker resumes on the next run.
 
+__stage_options=()  # the OPTIONs of the stage begun last, recorded by stage_done
+
 log() {
   # Name the first caller outside this file (the recipe line), as ESPnet's log does.
   local i=1

@@ -24,8 +24,9 @@ if stage_begin 1 "data dirs from $db (4 classes), ASR transcripts (pocketsphinx,
   prepare_sets iemocap
   # Each utterance is decoded once; every set takes its lines of data/all/text.asr.
   serkit transcribe data/all --lm "$asr_lm" --nj "$nj"
+  sets=$(serkit protocol data sets)
   for fold in $(recipe_folds); do
-    for set_name in $(serkit protocol data sets); do
+    for set_name in $sets; do
       serkit transcribe "$(fold_data "$fold" "$set_name")" --import data/all/text.asr --subset
     done
   done
