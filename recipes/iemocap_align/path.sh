@@ -1,1 +1,1 @@
-../iemocap/path.sh
+../TEMPLATE/path.sh
