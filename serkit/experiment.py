@@ -257,16 +257,39 @@ def save_atomic(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, device=None) -> dict:
-    """A checkpoint read with ``weights_only=True`` (tensors and plain values only)."""
+def load_weights(path: str | Path, what: str, hint: str, keys: tuple[str, ...] = (), device=None) -> dict:
+    """A torch file read with ``weights_only=True``: tensors and plain values only, so nothing in it
+    can run code (DESIGN §3). Any failure, a file holding other objects included, is one
+    :class:`SerkitError` line naming ``path``; ``keys`` must be in the dict it holds."""
+    import pickle
+
     import torch
 
+    path = Path(path)
+    if not path.is_file():
+        raise SerkitError(f"{what} not found", path=path, hint=hint)
     try:
-        return torch.load(path, map_location=device or "cpu", weights_only=True)
-    except FileNotFoundError:
-        raise SerkitError("checkpoint not found", path=path, hint="train the model first") from None
-    except Exception as exc:  # unpickling errors come in many types
-        raise SerkitError(f"unreadable checkpoint ({exc})", path=path, hint="retrain, or delete it") from None
+        state = torch.load(path, map_location=device or "cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise SerkitError(
+            f"{what} holds Python objects, not only tensors and plain values; serkit does not load "
+            "them, they can run code",
+            path=path,
+            hint=hint,
+        ) from None
+    except Exception as exc:  # a damaged file raises many types
+        reason = (str(exc).splitlines() or [""])[0][:200]
+        message = f"unreadable {what} ({type(exc).__name__}: {reason})"
+        raise SerkitError(message, path=path, hint=hint) from None
+    missing = [k for k in keys if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise SerkitError(f"not a serkit {what} (no {', '.join(missing)})", path=path, hint=hint)
+    return state
+
+
+def load_checkpoint(path: Path, device=None) -> dict:
+    """A training checkpoint, read by :func:`load_weights`."""
+    return load_weights(path, "checkpoint", "train the model first, or delete it", ("model", "epoch"), device)
 
 
 # --------------------------------------------------------------------------- trained models
@@ -282,7 +305,7 @@ class TrainedModel:
     task: dict  # the config's task section with ``classes`` or ``dims`` filled in
     input_dims: dict[str, int]
     normalization: dict[str, dict]  # stream → {"normalize", and "mean"/"std" arrays when fitted on train}
-    embeddings: dict[str, str]  # words stream → its .kv file
+    embeddings: dict[str, str]  # words stream → its embedding file (word2vec binary)
     checkpoint_path: Path
     epoch: int
     selection: dict  # {"metric", "mode", "on"}
