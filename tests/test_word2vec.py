@@ -11,7 +11,7 @@ from conftest import run_serkit
 
 from serkit import datadir
 from serkit.errors import SerkitError
-from serkit.text.embeddings_io import load_kv
+from serkit.text.embeddings_io import load_vectors
 from serkit.text.word2vec import read_sentences, train_word2vec
 
 ANIMALS = ["cat", "dog", "horse", "cow"]
@@ -52,7 +52,7 @@ def test_one_worker_is_bit_reproducible_and_learns_topics(tmp_path: Path) -> Non
     within = np.mean([a.similarity(x, y) for x in ANIMALS for y in ANIMALS if x != y])
     across = np.mean([a.similarity(x, y) for x in ANIMALS for y in FOOD])
     assert within > across + 0.2
-    saved = load_kv(tmp_path / "a" / "w2v.kv")
+    saved = load_vectors(tmp_path / "a" / "w2v.bin")
     assert np.array_equal(saved.vectors, a.vectors)
 
 
@@ -66,7 +66,7 @@ def test_cli_matches_the_library_across_processes_and_records_its_settings(tmp_p
     )
     assert result.returncode == 0, result.stderr
     expected = train_word2vec([data], None, dim=20, epochs=5, seed=2, sg=False)  # flags override the file
-    assert np.array_equal(load_kv(out / "w2v.kv").vectors, expected.vectors)
+    assert np.array_equal(load_vectors(out / "w2v.bin").vectors, expected.vectors)
     assert "words × 20 dims" in result.stderr
     recorded = yaml.safe_load((out / "config.yaml").read_text())
     assert recorded == {"dim": 20, "window": 3, "min_count": 5, "sg": False, "epochs": 5, "seed": 2,
@@ -76,7 +76,7 @@ def test_cli_matches_the_library_across_processes_and_records_its_settings(tmp_p
         "train-word2vec", str(data), str(tmp_path / "again"), "--config", str(out / "config.yaml")
     )
     assert again.returncode == 0, again.stderr
-    assert np.array_equal(load_kv(tmp_path / "again" / "w2v.kv").vectors, expected.vectors)
+    assert np.array_equal(load_vectors(tmp_path / "again" / "w2v.bin").vectors, expected.vectors)
 
 
 def test_a_config_with_an_unknown_or_mistyped_key_is_a_user_error(tmp_path: Path) -> None:

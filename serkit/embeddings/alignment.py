@@ -14,7 +14,7 @@ which no source settles for small (a few hundred to a few thousand words) speech
 
 - ``normalize = "renorm,center,renorm"`` (MUSE: none). An orthogonal map keeps norms, so two spaces of
   different scale (Speech2Vec LSTM states vs Word2Vec) would hand the discriminator a trivial cue;
-  unit length + mean centring removes it. ``aligned.kv`` and ``target.kv`` are written in this
+  unit length + mean centring removes it. ``aligned.bin`` and ``target.bin`` are written in this
   normalised space (as MUSE exports both spaces normalised).
 - The discriminator samples uniformly from ``min(dis_most_frequent, |src|)`` / ``min(…, |tgt|)``
   rows — what exists — instead of asserting (MUSE §D.5 gotcha); likewise every dictionary max rank is
@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -228,14 +228,20 @@ def translation_precision(
     tgt_words: Sequence[str],
     ks: Sequence[int] = (1, 5),
     knn: int = 10,
+    queries: Collection[str] | None = None,
 ) -> dict:
     """P@k of CSLS retrieval against the identity dictionary (MUSE ``word_translation``, csls_knn_10).
 
-    Every source word also present in the target space is a query; it is correct at k when the
-    same word is among its k best targets. Empty when the spaces share no word.
+    Every source word also present in the target space (and in ``queries`` when given: a held-out
+    set) is a query; it is correct at k when the same word is among its k best targets. Empty when
+    there is no query.
     """
     tgt_index = {w: i for i, w in enumerate(tgt_words)}
-    pairs = [(i, tgt_index[w]) for i, w in enumerate(src_words) if w in tgt_index]
+    pairs = [
+        (i, tgt_index[w])
+        for i, w in enumerate(src_words)
+        if w in tgt_index and (queries is None or w in queries)
+    ]
     if not pairs:
         return {}
     src_n, tgt_n = _unit(torch.from_numpy(mapped)), _unit(torch.from_numpy(target))
@@ -548,14 +554,15 @@ def read_dictionary(path: str | Path) -> list[tuple[str, str]]:
 
 
 def save_alignment(result: Alignment, out_dir: str | Path, config: AlignConfig) -> Path:
-    """Write ``mapping.npy`` (W), ``aligned.kv`` (mapped source), ``target.kv``, ``metrics.json``."""
-    from serkit.text.embeddings_io import make_keyed_vectors, save_kv
+    """Write ``mapping.npy`` (W), ``aligned.bin`` (mapped source), ``target.bin`` (word2vec binary),
+    ``metrics.json``."""
+    from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     np.save(out_dir / "mapping.npy", result.mapping.astype(np.float32))
-    save_kv(make_keyed_vectors(result.src_words, result.mapped), out_dir / "aligned.kv")
-    save_kv(make_keyed_vectors(result.tgt_words, result.target), out_dir / "target.kv")
+    save_vectors(make_keyed_vectors(result.src_words, result.mapped), out_dir / "aligned.bin")
+    save_vectors(make_keyed_vectors(result.tgt_words, result.target), out_dir / "target.bin")
     report = {**result.metrics, "config": asdict(config), "history": result.history}
     (out_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return out_dir
@@ -571,21 +578,22 @@ def align_kv(
     options: dict | None = None,
     command: str = "",
 ) -> Alignment:
-    """``serkit align-embeddings``: align two ``.kv`` files and write ``out_dir`` (:func:`save_alignment`)
-    with the records ``config.yaml`` (``options``, the command's settings; default: ``config``),
-    ``cmd.txt`` and ``env.txt``."""
+    """``serkit align-embeddings``: align two embedding files (word2vec binary, loaded before
+    anything is written) and write ``out_dir`` (:func:`save_alignment`) with the records
+    ``config.yaml`` (``options``, the command's settings; default: ``config``), ``cmd.txt`` and
+    ``env.txt``."""
     from serkit.experiment import write_records
-    from serkit.text.embeddings_io import load_kv
+    from serkit.text.embeddings_io import load_vectors
 
     config = config or AlignConfig()
-    write_records(out_dir, options if options is not None else asdict(config), command)
-    src, tgt = load_kv(src_path), load_kv(tgt_path)
+    src, tgt = load_vectors(src_path), load_vectors(tgt_path)
     if src.vector_size != tgt.vector_size:
         raise SerkitError(
             f"{src.vector_size}-d source but {tgt.vector_size}-d target",
             path=src_path,
             hint="train both spaces with the same --dim",
         )
+    write_records(out_dir, options if options is not None else asdict(config), command)
     seed = read_dictionary(dictionary) if dictionary is not None else None
     result = align(
         np.asarray(src.vectors),

@@ -42,11 +42,11 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from serkit.embeddings.word_instances import MAX_FRAMES, WordInstances, load_word_instances
 from serkit.errors import SerkitError
-from serkit.experiment import choose_device, write_records
+from serkit.experiment import choose_device, load_weights, write_records
 
 MODEL_FILE = "s2v.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
-VECTORS_FILE = "s2v.kv"
+VECTORS_FILE = "s2v.bin"  # word2vec binary (serkit.text.embeddings_io)
 CURVE_FILE = "curve.tsv"
 RESUME_SAFE = ("epochs", "device", "threads")  # settings that may change when a run resumes
 
@@ -207,7 +207,7 @@ def train_speech2vec(
     """Train Speech2Vec on the word instances of ``data_dir`` and write ``out_dir``.
 
     Writes ``checkpoint.pt`` (each epoch), ``s2v.pt`` (the model with its normalisation statistics),
-    ``curve.tsv`` (+ ``curve.png``) and ``s2v.kv`` (one vector per word, the mean
+    ``curve.tsv`` (+ ``curve.png``) and ``s2v.bin`` (one vector per word, the mean
     over its instances), and the records ``config.yaml`` (``options``, the command's settings;
     default: ``config``), ``cmd.txt`` and ``env.txt``. Resumes from ``checkpoint.pt`` when the
     settings match.
@@ -243,7 +243,13 @@ def _train(data_dir, store_path, out_dir: Path, config: Speech2VecConfig, device
     start_epoch = 0
     checkpoint_path = out_dir / CHECKPOINT_FILE
     if checkpoint_path.is_file():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        state = load_weights(
+            checkpoint_path,
+            "Speech2Vec checkpoint",
+            "use another OUT_DIR, or delete it to start again",
+            ("model", "optimizer", "epoch", "curve", "settings"),
+            device,
+        )
         if state["settings"] != settings:
             changed = sorted(k for k in settings if state["settings"].get(k) != settings[k])
             raise SerkitError(
@@ -295,9 +301,9 @@ def _train(data_dir, store_path, out_dir: Path, config: Speech2VecConfig, device
     save_model(model, data, config, out_dir / MODEL_FILE)
     write_curve(curve, out_dir)
     embeddings = embed_instances(model, data, device)
-    from serkit.text.embeddings_io import make_keyed_vectors, save_kv
+    from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
 
-    save_kv(
+    save_vectors(
         make_keyed_vectors(vocabulary, word_vectors(data.words, embeddings, vocabulary)),
         out_dir / VECTORS_FILE,
     )
@@ -320,13 +326,20 @@ def save_model(model: Speech2Vec, data: WordInstances, config: Speech2VecConfig,
 def load_model(model_dir: str | Path, device: str = "auto") -> tuple[Speech2Vec, dict]:
     """The trained model of ``model_dir`` (``s2v.pt``) and its saved metadata."""
     path = Path(model_dir) / MODEL_FILE
-    if not path.is_file():
-        raise SerkitError("no trained Speech2Vec model", path=path, hint="run serkit train-speech2vec first")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_weights(
+        path,
+        "Speech2Vec model",
+        "run serkit train-speech2vec first",
+        ("model", "config", "n_mfcc", "mean", "var"),
+    )
     names = {f.name for f in fields(Speech2VecConfig)}
-    config = Speech2VecConfig(**{k: v for k, v in state["config"].items() if k in names})
-    model = Speech2Vec(state["n_mfcc"], config.dim)
-    model.load_state_dict(state["model"])
+    try:
+        config = Speech2VecConfig(**{k: v for k, v in state["config"].items() if k in names})
+        model = Speech2Vec(state["n_mfcc"], config.dim)
+        model.load_state_dict(state["model"])
+    except Exception as exc:  # wrong shapes or settings: a file of another model
+        reason = (str(exc).splitlines() or [""])[0][:200]
+        raise SerkitError(f"not a Speech2Vec model ({type(exc).__name__}: {reason})", path=path) from None
     return model.to(choose_device(device)), {**state, "config": config}
 
 

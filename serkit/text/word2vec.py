@@ -36,7 +36,7 @@ def read_sentences(data_dirs: Sequence[str | Path], text_file: str = "text") -> 
     return sentences
 
 
-VECTORS_FILE = "w2v.kv"
+VECTORS_FILE = "w2v.bin"  # word2vec binary (serkit.text.embeddings_io)
 
 
 def train_word2vec(
@@ -55,7 +55,7 @@ def train_word2vec(
 ):
     """Train gensim Word2Vec on the data dirs' transcripts; return its ``KeyedVectors``.
 
-    With ``out_dir``: save them as ``out_dir/w2v.kv`` with the records ``config.yaml`` (the
+    With ``out_dir``: save them as ``out_dir/w2v.bin`` with the records ``config.yaml`` (the
     settings, by ``serkit train-word2vec`` option name), ``cmd.txt`` and ``env.txt``.
     """
     from gensim.models import Word2Vec
@@ -72,10 +72,10 @@ def train_word2vec(
     model.train(sentences, total_examples=len(sentences), epochs=epochs)
     if out_dir is not None:
         from serkit.experiment import write_records
-        from serkit.text.embeddings_io import save_kv
+        from serkit.text.embeddings_io import save_vectors
 
         options = {"dim": dim, "window": window, "min_count": min_count, "sg": sg, "epochs": epochs}
         options.update(seed=seed, workers=workers, text=text_file)
         write_records(out_dir, options, command)
-        save_kv(model.wv, Path(out_dir) / VECTORS_FILE)
+        save_vectors(model.wv, Path(out_dir) / VECTORS_FILE)
     return model.wv

@@ -28,7 +28,7 @@ whose keys are the model's own hyper-parameters)::
       chunk_frames: null        # frame level: train on consecutive chunks of this many frames
       streams:
         - {name: acoustic, type: frames, store: "feats/{set}_pyaa34.h5", max_frames: 200}
-        - {name: words, type: words, kv: exp/emb/w2v.kv, text: text, max_words: 50}
+        - {name: words, type: words, kv: exp/emb/w2v.bin, text: text, max_words: 50}
         - {name: spans, type: word_spans, words: words, frames: acoustic}
     loss:
       type: null                # ce | ccc (default: ce for classification, ccc for regression)
@@ -55,9 +55,9 @@ whose keys are the model's own hyper-parameters)::
       deterministic: true
 
 Stream types: ``frames`` (``store[utt]``, frames × dims), ``words`` (a vector per word of ``text``
-or ``text.asr`` from the ``.kv`` file), and ``word_spans``: for each word of the named ``words``
-stream, the ``[first, stop)`` frame indices of the named ``frames`` stream that its ``words.ctm``
-times cover (W×2, for hard alignment; oracle ``text`` only, utterance level only; see
+or ``text.asr`` from the ``kv`` file, word2vec binary), and ``word_spans``: for each word of the
+named ``words`` stream, the ``[first, stop)`` frame indices of the named ``frames`` stream that its
+``words.ctm`` times cover (W×2, for hard alignment; oracle ``text`` only, utterance level only; see
 :class:`serkit.training.streams.WordSpanStream`; each type's keys and defaults are in that module).
 
 In a stream's ``store``, ``{set}`` is replaced by the data dir's base name
@@ -70,7 +70,7 @@ mean and deviation) or ``train`` (those of every frame of ``stats_from``, by def
 ``speaker`` (those of every frame of the utterance's speaker in the set read, through its
 ``utt2spk``: Kaldi's per-speaker CMVN, which needs no labels of the test set). A words
 stream's ``normalize`` is ``null`` (the vectors as stored) or ``vocabulary`` (each dimension
-z-normalised over the ``.kv`` file's vocabulary).
+z-normalised over the embedding file's vocabulary).
 
 Changing only :data:`RESUME_SAFE` keys (epochs, patience, workers, device) keeps the
 exp dir name and lets a relaunch resume; any other change in an existing exp dir is refused.

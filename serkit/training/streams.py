@@ -2,8 +2,8 @@
 
 - ``frames`` (:class:`FrameStream`) reads ``store[utt]`` (34-d frames, spectrograms, waveform
   frames, word-instance Speech2Vec vectors, ...) from an HDF5 :class:`~serkit.store.FeatureStore`;
-- ``words`` (:class:`WordStream`) looks the words of ``text`` (or ``text.asr``) up in a gensim
-  ``KeyedVectors`` ``.kv`` file;
+- ``words`` (:class:`WordStream`) looks the words of ``text`` (or ``text.asr``) up in an
+  embedding file (word2vec binary, :func:`serkit.text.embeddings_io.load_vectors`);
 - ``word_spans`` (:class:`WordSpanStream`) gives, for each word of a ``words`` stream, the frames
   of a ``frames`` stream it covers according to ``words.ctm`` (hard alignment, Xu et al. 2019 §4.3).
 
@@ -11,7 +11,7 @@ A stream type is a class with ``TYPE``, ``DEFAULTS`` (every key a config may giv
 ``REQUIRED`` (keys that must be set), ``REFERENCES`` (keys naming another stream → that stream's
 type) and a constructor ``(spec, data, referenced streams)``; :data:`STREAM_TYPES` lists them,
 and the config checker (:mod:`serkit.training.config`) and :func:`open_streams` read only that.
-Stores and ``.kv`` files are opened lazily in each process, so streams can be handed to
+Stores and embedding files are opened lazily in each process, so streams can be handed to
 DataLoader workers.
 """
 
@@ -119,7 +119,9 @@ class FrameStream:
 
 
 class WordStream:
-    """One vector per word of the transcript from a gensim ``.kv`` file, cut to ``max_words``.
+    """One vector per word of the transcript from an embedding file (``kv``: word2vec binary, e.g.
+    ``w2v.bin``), cut to ``max_words``. The file is read whole once per process (no memory map; a
+    pickle is refused), then every lookup is in memory.
 
     ``normalize: vocabulary`` z-normalises each dimension with the mean and deviation over the
     file's vocabulary (every word once). Small-corpus Word2Vec/Speech2Vec spaces share one large
@@ -175,6 +177,9 @@ class WordStream:
             raise SerkitError(
                 "embedding file not found", path=self.path, hint="train or import embeddings first"
             )
+        from serkit.text.embeddings_io import refuse_pickle
+
+        refuse_pickle(self.path)  # fail before any work, not in the first batch
         self._kv = None
         self._pid: int | None = None
         self._stats: tuple[np.ndarray, np.ndarray] | None = None
@@ -182,18 +187,15 @@ class WordStream:
     @property
     def kv(self):
         if self._kv is None or self._pid != os.getpid():
-            from gensim.models import KeyedVectors
+            from serkit.text.embeddings_io import load_vectors
 
-            try:
-                self._kv = KeyedVectors.load(str(self.path), mmap="r")
-            except Exception as exc:  # gensim raises many types for a bad file
-                raise SerkitError(f"not a gensim KeyedVectors file ({exc})", path=self.path) from None
+            self._kv = load_vectors(self.path)
             self._pid = os.getpid()
         return self._kv
 
     @property
     def stats(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and deviation (floored at 1e-5) per dimension over the ``.kv`` vocabulary."""
+        """Mean and deviation (floored at 1e-5) per dimension over the embedding file's vocabulary."""
         if self._stats is None:
             vectors = np.asarray(self.kv.vectors, dtype=np.float64)
             self._stats = (
