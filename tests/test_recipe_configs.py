@@ -26,7 +26,7 @@ def test_a_row_resolves_to_its_pinned_settings_and_per_fold_paths(path: Path) ->
     assert fold["data"]["sets"] == {s: f"data/fold3/{s}" for s in ("train", "dev", "test")}
     for stream in fold["data"]["streams"]:
         kv = stream.get("kv") or ""
-        assert kv in ("", "exp/emb/glove.kv") or kv.startswith("exp/emb/fold3/"), kv
+        assert kv in ("", "exp/emb/glove.bin") or kv.startswith("exp/emb/fold3/"), kv
     raw = configs.read_config_file(path)
     assert "extends" in raw  # each row is its difference from a base
 

@@ -22,13 +22,13 @@ STAGE_FILES = {
         "mini/iemocap/manifest.jsonl",
         "data/train/wav.scp", "data/dev/utt2emo", "data/test/text", "data/all/words.ctm",
         "feats/all_pyaa34.h5", "feats/all_word-mfcc.h5",
-        "exp/emb/w2v/w2v.kv", "exp/emb/s2v/s2v.kv",
+        "exp/emb/w2v/w2v.bin", "exp/emb/s2v/s2v.bin",
         "exp/emb/w2v/config.yaml", "exp/emb/s2v/config.yaml",
     ],
     "iemocap_align": [
         "mini/iemocap/manifest.jsonl",
         "data/train/text.asr", "data/test/text.asr", "data/all/text.asr",
-        "feats/all_pyaa34.h5", "exp/emb/glove.kv",
+        "feats/all_pyaa34.h5", "exp/emb/glove.bin",
     ],
     "TEMPLATE": [
         "mini/iemocap/manifest.jsonl", "data/train/wav.scp", "data/all/meta.json", "feats/all_pyaa34.h5",

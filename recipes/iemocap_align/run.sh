@@ -41,7 +41,7 @@ if stage_begin 2 "features: 34-d pyAudioAnalysis at 20/10 ms"; then
 fi
 
 if stage_begin 3 "word vectors: $glove" glove; then
-  serkit import-embeddings "$glove" exp/emb/glove.kv
+  serkit import-embeddings "$glove" exp/emb/glove.bin
   stage_done 3
 fi
 
