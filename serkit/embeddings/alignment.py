@@ -45,6 +45,9 @@ which no source settles for small (a few hundred to a few thousand words) speech
 
 Evaluation: P@1 / P@5 of CSLS retrieval against the identity dictionary (every word present in both
 spaces; MUSE's ``word_translation`` with ``csls_knn_10``), reported only when the spaces share words.
+Beside them, the metrics hold :func:`serkit.embeddings.diagnostics.space_diagnostics` of the two
+input spaces: ``chance_p_at_1`` (1/shared words), ``spearman_cosine`` and ``supervised_p_at_1``
+(held-out Procrustes, the upper bound for the pair).
 """
 
 from __future__ import annotations
@@ -442,6 +445,8 @@ def align(
     progress: Progress | None = None,
 ) -> Alignment:
     """Map ``src`` (rows, most frequent first) onto ``tgt``; see the module docstring."""
+    from serkit.embeddings.diagnostics import space_diagnostics
+
     config = config or AlignConfig()
     if src.ndim != 2 or tgt.ndim != 2 or src.shape[1] != tgt.shape[1]:
         raise SerkitError(
@@ -473,9 +478,8 @@ def align(
         "src_words": len(src_words),
         "tgt_words": len(tgt_words),
         **translation_precision(mapped, tgt_t.numpy(), src_words, tgt_words, knn=config.dico_knn),
+        **space_diagnostics(src_words, src, tgt_words, tgt, config.seed),
     }
-    if "p_at_1" in metrics:
-        metrics["chance_p_at_1"] = 1 / len(tgt_words)
     return Alignment(
         weight.numpy(), mapped, tgt_t.numpy(), list(src_words), list(tgt_words), metrics, history
     )
