@@ -311,21 +311,60 @@ def align_embeddings_command(
             bar.update(task, total=steps, completed=step, info=f"D loss {info.get('dis_loss', 0):.3f}")
 
         result = align_kv(src, tgt, out_dir, settings, o["dictionary"], report, record, _command())
-    table = Table(title=f"{src.name} → {tgt.name} ({result.metrics['mode']})")
+    keys = ("init", "src_words", "tgt_words", "eval_pairs", "mean_cosine", "p_at_1", "p_at_5")
+    title = f"{src.name} → {tgt.name} ({result.metrics['mode']})"
+    console.print(_metrics_table(title, result.metrics, keys + SPACE_KEYS))
+    console.print(f"wrote {out_dir}/aligned.bin, mapping.npy, metrics.json", highlight=False)
+
+
+SPACE_KEYS = ("shared_words", "chance_p_at_1", "spearman_cosine", "supervised_p_at_1")
+INSTANCE_KEYS = (
+    "instances",
+    "word_types",
+    "same_word_cosine",
+    "different_word_cosine",
+    "queries",
+    "same_word_p_at_1",
+    "speakers",
+    "queries_other_speaker",
+    "same_word_p_at_1_other_speaker",
+)
+
+
+def _metrics_table(title: str, metrics: dict, keys: tuple[str, ...]) -> Table:
+    """A two-column table of the ``keys`` of ``metrics`` that have a value."""
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in (
-        "init",
-        "src_words",
-        "tgt_words",
-        "eval_pairs",
-        "mean_cosine",
-        "p_at_1",
-        "p_at_5",
-        "chance_p_at_1",
-    ):
-        value = result.metrics.get(key)
+    for key in keys:
+        value = metrics.get(key)
         if value is not None:
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
-    console.print(table)
-    console.print(f"wrote {out_dir}/aligned.bin, mapping.npy, metrics.json", highlight=False)
+    return table
+
+
+@app.command("eval-embeddings")
+def eval_embeddings_command(
+    src: Path = typer.Argument(..., help="Source space (.bin), e.g. s2v.bin."),
+    tgt: Path = typer.Argument(..., help="Target space (.bin), e.g. w2v.bin."),
+    out: Path = typer.Option(..., help="Output JSON file."),
+    aligned: Path = typer.Option(None, help="An align-embeddings output dir of SRC → TGT: add its P@1/P@5."),
+    instances: Path = typer.Option(None, help="An embed-words store: add word-instance diagnostics."),
+    data: Path = typer.Option(None, help="The store's data dir: speakers (utt2spk) for --instances."),
+    seed: int = typer.Option(0, help="Seed of the Procrustes halves and of any sampling."),
+) -> None:
+    """Embedding diagnostics: chance and supervised Procrustes P@1, Spearman of cosine similarities.
+
+    With --aligned also the unsupervised P@1/P@5 of an alignment; with --instances same-word vs
+    different-word cosine and same-word retrieval P@1 of instance embeddings.
+
+    Example: serkit eval-embeddings exp/emb/s2v/s2v.bin exp/emb/w2v/w2v.bin --out exp/emb/eval.json
+    """
+    from serkit.embeddings.diagnostics import ALIGNED_KEYS, evaluate_embeddings
+
+    report = evaluate_embeddings(src, tgt, out, aligned, instances, data, seed)
+    keys = SPACE_KEYS + ("spearman_pairs",) + ALIGNED_KEYS + INSTANCE_KEYS
+    console.print(_metrics_table(f"{src.name} vs {tgt.name}", report, keys))
+    if report.get("sampled_queries"):
+        console.print(f"same-word P@1 over a seeded sample of {report['queries']} queries", highlight=False)
+    console.print(f"wrote {out}", highlight=False)
