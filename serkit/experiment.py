@@ -262,6 +262,7 @@ def load_weights(path: str | Path, what: str, hint: str, keys: tuple[str, ...] =
     can run code (DESIGN §3). Any failure, a file holding other objects included, is one
     :class:`SerkitError` line naming ``path``; ``keys`` must be in the dict it holds."""
     import pickle
+    import warnings
 
     import torch
 
@@ -269,7 +270,9 @@ def load_weights(path: str | Path, what: str, hint: str, keys: tuple[str, ...] =
     if not path.is_file():
         raise SerkitError(f"{what} not found", path=path, hint=hint)
     try:
-        state = torch.load(path, map_location=device or "cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns of a pickle protocol it then refuses anyway
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            state = torch.load(path, map_location=device or "cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise SerkitError(
             f"{what} holds Python objects, not only tensors and plain values; serkit does not load "

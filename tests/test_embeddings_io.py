@@ -59,6 +59,10 @@ def test_trailing_spaces_and_bad_lines(tmp_path: Path) -> None:
     with pytest.raises(SerkitError, match="expected a word and 3 values") as err:
         eio.read_embeddings(bad)
     assert err.value.line == 3
+    words_only = tmp_path / "words.txt"
+    words_only.write_text("hello\nworld\n")
+    with pytest.raises(SerkitError, match="a word and its values"):
+        eio.read_embeddings(words_only)
     with pytest.raises(SerkitError, match="not found"):
         eio.read_embeddings(tmp_path / "missing.txt")
     (tmp_path / "junk.bin").write_bytes(b"not word2vec")

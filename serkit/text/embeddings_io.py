@@ -212,6 +212,13 @@ def _read_text(path: Path, header: bool, limit: int | None) -> tuple[list[str], 
                     continue
                 if limit is not None and len(words) >= limit:
                     break
+                if len(fields) < 2:
+                    raise SerkitError(
+                        "expected a word and its values, found one field",
+                        path=path,
+                        line=number,
+                        hint="is it a word2vec/GloVe text file?",
+                    )
                 dim = dim or len(fields) - 1
                 if len(fields) != dim + 1:
                     raise SerkitError(
