@@ -180,24 +180,25 @@ class WordStream:
         from serkit.text.embeddings_io import refuse_pickle
 
         refuse_pickle(self.path)  # fail before any work, not in the first batch
-        self._kv = None
+        self._space = None
         self._pid: int | None = None
         self._stats: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
-    def kv(self):
-        if self._kv is None or self._pid != os.getpid():
+    def space(self):
+        """The file's ``KeyedVectors``, read once per process."""
+        if self._space is None or self._pid != os.getpid():
             from serkit.text.embeddings_io import load_vectors
 
-            self._kv = load_vectors(self.path)
+            self._space = load_vectors(self.path)
             self._pid = os.getpid()
-        return self._kv
+        return self._space
 
     @property
     def stats(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and deviation (floored at 1e-5) per dimension over the embedding file's vocabulary."""
         if self._stats is None:
-            vectors = np.asarray(self.kv.vectors, dtype=np.float64)
+            vectors = np.asarray(self.space.vectors, dtype=np.float64)
             self._stats = (
                 vectors.mean(axis=0).astype(np.float32),
                 np.maximum(vectors.std(axis=0), 1e-5).astype(np.float32),
@@ -205,7 +206,7 @@ class WordStream:
         return self._stats
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_kv": None, "_pid": None}
+        return {**self.__dict__, "_space": None, "_pid": None}
 
     def check(self, utts: list[str]) -> None:
         missing = [u for u in utts if u not in self.text]
@@ -218,21 +219,21 @@ class WordStream:
 
     @property
     def dim(self) -> int:
-        return int(self.kv.vector_size)
+        return int(self.space.vector_size)
 
     def words(self, utt: str) -> list[str]:
         words = self.text[utt].split()
         if self.lowercase:
             words = [w.lower() for w in words]
         if self.oov == "skip":
-            words = [w for w in words if w in self.kv.key_to_index]
+            words = [w for w in words if w in self.space.key_to_index]
         return words if self.max_len is None else words[: self.max_len]
 
     def length(self, utt: str) -> int:
         return len(self.words(utt))
 
     def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
-        kv = self.kv
+        kv = self.space
         out = np.zeros((len(self.words(utt)), kv.vector_size), dtype=np.float32)
         known = np.zeros(len(out), dtype=bool)
         for i, word in enumerate(self.words(utt)):
