@@ -372,7 +372,7 @@ def embed_words(
 
     Frames are normalised with the training statistics saved in the model. Returns the instance count.
     """
-    from serkit.store import StoreWriter
+    from serkit.embeddings.word_instances import write_instance_store
 
     model, state = load_model(model_dir, device)
     config: Speech2VecConfig = state["config"]
@@ -384,23 +384,4 @@ def embed_words(
     )
     embeddings = embed_instances(model, data)
     params = {"model_dir": str(Path(model_dir).resolve()), "dim": config.dim, "max_frames": config.max_frames}
-    from serkit import datadir
-
-    utts = datadir.load(data_dir).utts
-    first = {u: i for i, u in enumerate(data.utt_ids)}
-    with StoreWriter(
-        out,
-        "speech2vec",
-        params,
-        frame_shift=None,
-        frame_length=None,
-        sample_rate=None,
-        feature_names=[f"s2v_{i}" for i in range(config.dim)],
-    ) as writer:
-        for utt in utts:
-            k = first.get(utt, -1)  # an utterance's instances are contiguous
-            ids = np.arange(np.searchsorted(data.utt_of, k), np.searchsorted(data.utt_of, k, side="right"))
-            writer.put(
-                utt, embeddings[ids].reshape(len(ids), config.dim), {"words": [data.words[i] for i in ids]}
-            )
-    return len(data)
+    return write_instance_store(out, data_dir, data, embeddings, "speech2vec", params, "s2v")

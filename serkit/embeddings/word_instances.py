@@ -183,3 +183,36 @@ def _as_list(value) -> list[str]:
     if isinstance(value, str):
         return json.loads(value) if value.startswith("[") else [value]
     return [str(v) for v in value]
+
+
+def write_instance_store(
+    out: str | Path,
+    data_dir: str | Path,
+    data: WordInstances,
+    vectors: np.ndarray,
+    method: str,
+    params: dict,
+    prefix: str,
+) -> int:
+    """``embed-words`` output: store ``/<utt>`` = that utterance's instances × dim, attr ``words``.
+
+    Every utterance of ``data_dir`` gets an entry (no words: 0 × dim). Returns the instance count.
+    """
+    from serkit.store import StoreWriter
+
+    dim = vectors.shape[1]
+    first = {u: i for i, u in enumerate(data.utt_ids)}
+    with StoreWriter(
+        out,
+        method,
+        params,
+        frame_shift=None,
+        frame_length=None,
+        sample_rate=None,
+        feature_names=[f"{prefix}_{i}" for i in range(dim)],
+    ) as writer:
+        for utt in datadir.load(data_dir).utts:
+            k = first.get(utt, -1)  # an utterance's instances are contiguous
+            ids = np.arange(np.searchsorted(data.utt_of, k), np.searchsorted(data.utt_of, k, side="right"))
+            writer.put(utt, vectors[ids].reshape(len(ids), dim), {"words": [data.words[i] for i in ids]})
+    return len(data)
