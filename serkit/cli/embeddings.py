@@ -240,20 +240,73 @@ def train_speech2vec_command(
 
 @app.command("embed-words")
 def embed_words_command(
-    model_dir: Path = typer.Argument(..., help="A train-speech2vec output dir."),
+    model_dir: Path = typer.Argument(..., help="A train-speech2vec or train-pseudo-words output dir."),
     data_dir: Path = typer.Argument(..., help="Any data dir with words.ctm."),
     store: Path = typer.Argument(..., help="Its word-mfcc feature store."),
     out: Path = typer.Argument(..., help="Output store: /<utt> = words × dim, attr 'words'."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda[:N] (Speech2Vec)."),
 ) -> None:
-    """Apply the Speech2Vec encoder to every word instance of a data dir (one vector per instance).
+    """One vector per word instance of a data dir, from its audio: the Speech2Vec encoder's state, or
+    the pseudo-word skip-gram vector of the nearest pseudo-word.
 
-    Example: serkit embed-words exp/emb data/test feats/test_word_mfcc.h5 feats/test_s2v.h5
+    Example: serkit embed-words exp/emb/s2v data/test feats/all_word-mfcc.h5 feats/test_s2v.h5
     """
-    from serkit.embeddings.speech2vec import embed_words
+    from serkit.embeddings import pseudo_words, speech2vec
 
-    count = embed_words(model_dir, data_dir, store, out, device)
+    if pseudo_words.is_model_dir(model_dir):
+        count = pseudo_words.embed_words(model_dir, data_dir, store, out)
+    else:
+        count = speech2vec.embed_words(model_dir, data_dir, store, out, device)
     console.print(f"wrote {out}: {count} word instances", highlight=False)
+
+
+@app.command("train-pseudo-words")
+def train_pseudo_words_command(
+    ctx: typer.Context,
+    data_dir: Path = typer.Argument(..., help="Data dir whose word segments train it (words.ctm)."),
+    store: Path = typer.Argument(..., help="Its word-mfcc feature store."),
+    out_dir: Path = typer.Argument(..., help="Output dir: pw.bin, pw_model.npz/json, records."),
+    config: Path = typer.Option(None, help=CONFIG_HELP),
+    clusters: int = typer.Option(0, help="Pseudo-words K; 0: 1.5 × the word types of words.ctm."),
+    points: int = typer.Option(10, help="Time points each word segment is resampled to."),
+    map_iterations: int = typer.Option(5, help="Self-training rounds of the speaker-group map (0: none)."),
+    map_ridge: float = typer.Option(1.0, help="Ridge weight of the speaker-group map."),
+    dim: int = typer.Option(50, help="Vector size."),
+    window: int = typer.Option(3, help="Skip-gram window (pseudo-words each side)."),
+    epochs: int = typer.Option(20, help="Skip-gram passes."),
+    min_count: int = typer.Option(1, help="Ignore pseudo-words with fewer instances."),
+    seed: int = typer.Option(1, help="Random seed (k-means and skip-gram)."),
+    workers: int = typer.Option(1, help="Skip-gram threads; 1 is bit-reproducible."),
+) -> None:
+    """Speech word embeddings from audio: word segments clustered into pseudo-words, skip-gram on
+    their sequences, a word's vector the mean over its instances (serkit's addition).
+
+    Example: serkit train-pseudo-words data/train feats/all_word-mfcc.h5 exp/emb/pw --config conf/emb/pw.yaml
+    """
+    from serkit.embeddings.pseudo_words import VECTORS_FILE, PseudoWordConfig, train_pseudo_words
+
+    o = _options(
+        ctx,
+        config,
+        dict(
+            clusters=clusters,
+            points=points,
+            map_iterations=map_iterations,
+            map_ridge=map_ridge,
+            dim=dim,
+            window=window,
+            epochs=epochs,
+            min_count=min_count,
+            seed=seed,
+            workers=workers,
+        ),
+    )
+    result = train_pseudo_words(data_dir, store, out_dir, PseudoWordConfig(**o), o, _command())
+    console.print(
+        f"wrote {out_dir / VECTORS_FILE}: {len(result.vocabulary)} words from {result.clusters} pseudo-words "
+        f"in {result.seconds:.1f} s",
+        highlight=False,
+    )
 
 
 @app.command("align-embeddings")
@@ -273,6 +326,9 @@ def align_embeddings_command(
     init: str = typer.Option(
         "adversarial,similarity",
         help="Unsupervised starting points, each refined; the best by mean cosine is kept.",
+    ),
+    refine: str = typer.Option(
+        "procrustes", help="Unsupervised refinement: procrustes (MUSE) or stochastic (Artetxe et al. 2018)."
     ),
     n_epochs: int = typer.Option(5, help="Adversarial epochs."),
     epoch_size: int = typer.Option(100_000, help="Samples per adversarial epoch (MUSE: 1,000,000)."),
@@ -294,6 +350,7 @@ def align_embeddings_command(
             supervised=supervised,
             dictionary=dictionary,
             init=init,
+            refine=refine,
             n_epochs=n_epochs,
             epoch_size=epoch_size,
             n_refinement=n_refinement,

@@ -43,6 +43,10 @@ which no source settles for small (a few hundred to a few thousand words) speech
   align at chance P@1 adversarially and at 0.31 from the similarity start (supervised Procrustes
   on half the words, evaluated on the other half: 0.29).
 
+- ``refine = "stochastic"`` replaces MUSE's refinement by Artetxe et al. 2018's stochastic
+  self-learning (:mod:`serkit.embeddings.self_learning`), for small, noisy spaces; the default stays
+  MUSE's, the papers' method.
+
 Evaluation: P@1 / P@5 of CSLS retrieval against the identity dictionary (every word present in both
 spaces; MUSE's ``word_translation`` with ``csls_knn_10``), reported only when the spaces share words.
 Beside them, the metrics hold :func:`serkit.embeddings.diagnostics.space_diagnostics` of the two
@@ -73,6 +77,7 @@ class AlignConfig:
 
     supervised: bool = False
     init: str = "adversarial,similarity"  # unsupervised starting points, the best kept by the criterion
+    refine: str = "procrustes"  # unsupervised: MUSE's Procrustes refinement, or "stochastic" (Artetxe et al.)
     normalize: str = "renorm,center,renorm"
     seed: int = 0
     # adversarial step (methods.md §D.1-D.2)
@@ -473,6 +478,7 @@ def align(
     metrics = {
         "mode": "supervised" if config.supervised else "unsupervised",
         "init": None if config.supervised else _selected_init(history),
+        "refine": None if config.supervised else config.refine,
         "criterion": CRITERION,
         "mean_cosine": mean_cosine(torch.from_numpy(mapped), tgt_t, config.dico_knn),
         "src_words": len(src_words),
@@ -486,12 +492,15 @@ def align(
 
 
 INITS = ("adversarial", "similarity")
+REFINEMENTS = ("procrustes", "stochastic")
 
 
 def unsupervised(
     src: torch.Tensor, tgt: torch.Tensor, config: AlignConfig, progress: Progress | None = None
 ) -> tuple[torch.Tensor, list[dict]]:
     """Refine each starting point of ``config.init``; keep the W with the best mean-cosine criterion."""
+    if config.refine not in REFINEMENTS:
+        raise SerkitError(f"unknown refinement {config.refine!r}", hint="use procrustes or stochastic")
     inits = [name.strip() for name in config.init.split(",") if name.strip()]
     unknown = [name for name in inits if name not in INITS]
     if not inits or unknown:
@@ -510,7 +519,14 @@ def unsupervised(
             steps = [
                 {"phase": "similarity", "mean_cosine": mean_cosine(src @ weight.T, tgt, config.dico_knn)}
             ]
-        weight, more = refine(src, tgt, weight, config)
+        if config.refine == "stochastic":
+            from serkit.embeddings.self_learning import stochastic_refine
+
+            weight, more = stochastic_refine(
+                src, tgt, weight, config.dico_knn, config.dico_max_rank, config.seed
+            )
+        else:
+            weight, more = refine(src, tgt, weight, config)
         criterion = mean_cosine(src @ weight.T, tgt, config.dico_knn)
         keep = best is None or criterion > best[0]
         history += [{**step, "init": name} for step in steps + more]
