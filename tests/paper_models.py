@@ -1,5 +1,6 @@
 """Checks shared by the paper-model tests: padding invariance, learning a tiny batch, and a tiny
-IEMOCAP-like recipe dir (data dirs with text, text.asr and words.ctm, a feature store, a ``.kv``)."""
+IEMOCAP-like recipe dir (data dirs with text, text.asr and words.ctm, a feature store, an embedding
+``.bin``)."""
 
 from __future__ import annotations
 
@@ -86,14 +87,11 @@ def train_steps(model: nn.Module, inputs: dict, masks: dict, targets: torch.Tens
 
 
 def write_kv(path: Path, dim: int, seed: int = 0) -> Path:
-    """A gensim ``.kv`` of :data:`VOCAB` with random ``dim``-d vectors."""
-    from gensim.models import KeyedVectors
+    """An embedding file (word2vec binary) of :data:`VOCAB` with random ``dim``-d vectors."""
+    from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
 
-    kv = KeyedVectors(vector_size=dim)
-    kv.add_vectors(VOCAB, np.random.default_rng(seed).normal(size=(len(VOCAB), dim)).astype(np.float32))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    kv.save(str(path))
-    return path
+    vectors = np.random.default_rng(seed).normal(size=(len(VOCAB), dim)).astype(np.float32)
+    return save_vectors(make_keyed_vectors(VOCAB, vectors), path)
 
 
 def make_set(root: Path, name: str, n: int, seed: int, frame_shift: float, frame_length: float) -> None:
@@ -134,11 +132,11 @@ def make_set(root: Path, name: str, n: int, seed: int, frame_shift: float, frame
 
 
 def make_recipe(root: Path, frame_shift: float, frame_length: float, kv_dims: dict[str, int]) -> Path:
-    """data/{train,dev,test}, feats/*_pyaa34.h5 and exp/emb/<name>.kv for each of ``kv_dims``."""
+    """data/{train,dev,test}, feats/*_pyaa34.h5 and exp/emb/<name>.bin for each of ``kv_dims``."""
     for name, n, seed in (("train", 32, 0), ("dev", 12, 1), ("test", 12, 2)):
         make_set(root, name, n, seed, frame_shift, frame_length)
     for i, (name, dim) in enumerate(kv_dims.items()):
-        write_kv(root / "exp" / "emb" / f"{name}.kv", dim, seed=i)
+        write_kv(root / "exp" / "emb" / f"{name}.bin", dim, seed=i)
     return root
 
 

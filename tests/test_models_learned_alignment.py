@@ -228,7 +228,7 @@ def spans_config(root: Path, text: str = "text", **words: object) -> dict:
                 "sets": {"train": str(root / "data/train"), "dev": str(root / "data/dev")},
                 "streams": [
                     {"name": "acoustic", "store": str(root / "feats/{set}_pyaa34.h5"), "max_frames": 40},
-                    {"name": "words", "type": "words", "kv": str(root / "exp/emb/glove.kv"), "text": text}
+                    {"name": "words", "type": "words", "kv": str(root / "exp/emb/glove.bin"), "text": text}
                     | words,
                     {"name": "spans", "type": "word_spans", "words": "words", "frames": "acoustic"},
                 ],
@@ -304,7 +304,7 @@ def test_hard_alignment_trains_end_to_end_from_a_recipe_dir(recipe: Path) -> Non
                 {
                     "name": "words",
                     "type": "words",
-                    "kv": "exp/emb/glove.kv",
+                    "kv": "exp/emb/glove.bin",
                     "text": "text",
                     "max_words": 100,
                 },

@@ -83,7 +83,7 @@ def test_sizes_follow_the_paper() -> None:
     assert [m.out_features for m in speech.head.net if isinstance(m, nn.Linear)] == [256, 256, 4]
     assert [m.p for m in speech.head.net if isinstance(m, nn.Dropout)] == [0.3, 0.3]
     dual = DualEncoder({"acoustic": 34, "words": 300}, 4)
-    assert dual.encoders[1].lstm.lstm.input_size == 300  # the embedding size comes from the .kv
+    assert dual.encoders[1].lstm.lstm.input_size == 300  # the embedding size comes from the embedding file
     assert [p[0].out_features for p in dual.projections] == [256, 256]
     assert [m.in_features for m in dual.head.net if isinstance(m, nn.Linear)] == [512, 256]
 
@@ -105,7 +105,7 @@ def test_dual_encoder_trains_end_to_end_from_a_recipe_dir(tmp_path: Path) -> Non
             "sets": {"train": "data/train", "dev": "data/dev", "test": "data/test"},
             "streams": [
                 {"name": "acoustic", "type": "frames", "store": "feats/{set}_pyaa34.h5", "max_frames": 200},
-                {"name": "words", "type": "words", "kv": "exp/emb/s2v.kv", "max_words": 128, "pad": "max"},
+                {"name": "words", "type": "words", "kv": "exp/emb/s2v.bin", "max_words": 128, "pad": "max"},
             ],
         },
         "optim": {"name": "adam", "lr": 0.01},

@@ -92,7 +92,7 @@ def test_extends_merges_mappings_and_named_lists_and_drops_items(tmp_path: Path)
         tmp_path / "base" / "two.yaml",
         {
             "extends": "root.yaml",
-            "data": {"streams": [{"name": "words", "type": "words", "kv": "exp/emb/{fold}/w2v/w2v.kv"}]},
+            "data": {"streams": [{"name": "words", "type": "words", "kv": "exp/emb/{fold}/w2v/w2v.bin"}]},
             "train": {"epochs": 5},
         },
     )
@@ -114,8 +114,8 @@ def test_extends_merges_mappings_and_named_lists_and_drops_items(tmp_path: Path)
     assert "extends" not in config
     two = configs.load(tmp_path / "base" / "two.yaml", fold="fold2")
     assert [s["name"] for s in two["data"]["streams"]] == ["acoustic", "words"]
-    assert two["data"]["streams"][1]["kv"] == "exp/emb/fold2/w2v/w2v.kv"
-    assert configs.load(tmp_path / "base" / "two.yaml")["data"]["streams"][1]["kv"] == "exp/emb/w2v/w2v.kv"
+    assert two["data"]["streams"][1]["kv"] == "exp/emb/fold2/w2v/w2v.bin"
+    assert configs.load(tmp_path / "base" / "two.yaml")["data"]["streams"][1]["kv"] == "exp/emb/w2v/w2v.bin"
 
 
 def test_extends_mistakes_name_the_file(tmp_path: Path) -> None:
@@ -211,11 +211,10 @@ def write_store(path: Path, arrays: dict[str, np.ndarray]) -> Path:
 
 
 def test_word_stream_looks_words_up_in_a_kv_file(tmp_path: Path) -> None:
-    from gensim.models import KeyedVectors
+    from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
 
-    kv = KeyedVectors(vector_size=3)
-    kv.add_vectors(["good", "bad"], np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32))
-    kv.save(str(tmp_path / "w2v.kv"))
+    vectors = np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32)
+    save_vectors(make_keyed_vectors(["good", "bad"], vectors), tmp_path / "w2v.bin")
     text = {"u1": "good good unknown bad", "u2": "bad"}
     data = make_dir(tmp_path / "data" / "train", {"u1": 1, "u2": 0}, text)
     write_store(tmp_path / "train.h5", {"u1": np.zeros((4, 2)), "u2": np.zeros((2, 2))})
@@ -226,7 +225,7 @@ def test_word_stream_looks_words_up_in_a_kv_file(tmp_path: Path) -> None:
                 "sets": {"train": str(data), "dev": str(data)},
                 "streams": [
                     {"name": "acoustic", "store": str(tmp_path / "{set}.h5")},
-                    {"name": "words", "type": "words", "kv": str(tmp_path / "w2v.kv"), "max_words": 3},
+                    {"name": "words", "type": "words", "kv": str(tmp_path / "w2v.bin"), "max_words": 3},
                 ],
             },
         }
@@ -384,13 +383,13 @@ def test_speaker_normalisation_removes_each_speakers_level(tmp_path: Path) -> No
 
 
 def test_vocabulary_normalisation_of_word_vectors(tmp_path: Path) -> None:
-    from serkit.text.embeddings_io import make_keyed_vectors, save_kv
+    from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
 
     vectors = np.array([[1.0, 10.0], [3.0, 10.5], [5.0, 9.5]], dtype=np.float32)  # one common direction
-    save_kv(make_keyed_vectors(["a", "b", "c"], vectors), tmp_path / "w.kv")
+    save_vectors(make_keyed_vectors(["a", "b", "c"], vectors), tmp_path / "w.bin")
     data = datadir.DataDir(text={"u1": "a b zz c"}, path=tmp_path)
     spec = {
-        "name": "w", "kv": str(tmp_path / "w.kv"), "text": "text", "max_words": None, "oov": "zero",
+        "name": "w", "kv": str(tmp_path / "w.bin"), "text": "text", "max_words": None, "oov": "zero",
         "lowercase": False, "pad": "batch", "normalize": "vocabulary",
     }  # fmt: skip
     normalised = WordStream(spec, data).read("u1")
