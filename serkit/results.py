@@ -18,6 +18,12 @@ beside ours, read from ``RECIPE_DIR/paper.yaml``::
         label: "Table 1: concatenation"
         test: {wa: 67.8}
 
+An optional ``spaces:`` mapping names the embedding spaces of the recipe's stage 4
+(``exp/emb/[<fold>/]align_<name>/diagnostics.json``, :func:`embedding_markdown`)::
+
+    spaces:
+      pw: "pseudo-word skip-gram (serkit's addition)"
+
 Metric names are those of the score files (``wa``, ``ua``, ``f1``, ``ccc_mean``,
 ``ccc_<dim>``, ...). Figures are written as papers print them: accuracies and F1 in
 percent, CCC as a fraction; RESULTS.md shows ours the same way. If the file written (or,
@@ -173,6 +179,7 @@ def results_markdown(recipe_dir: Path) -> str:
         lines += _protocol_table(key, entries, paper["rows"], recipe_dir)
     if not scores:
         lines += ["No scores yet: run the recipe's training and scoring stages.", ""]
+    lines += embedding_markdown(recipe_dir, paper.get("spaces") or {})
     seen = {r["config"] for _, r in scores}
     missing = [name for name in paper["rows"] if name not in seen]
     if missing:
@@ -219,6 +226,63 @@ def _protocol_table(
             if c in with_paper:
                 cells.append(str(figures[c]) if c in figures else "—")
         cells += [str(row.get("label", "")), corpus_label(result), f"`{os.path.relpath(exp, recipe_dir)}`"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+SPACE_COLUMNS = (
+    ("shared_words", "shared words"),
+    ("chance_p_at_1", "chance P@1"),
+    ("p_at_1", "P@1"),
+    ("p_at_5", "P@5"),
+    ("supervised_p_at_1", "supervised P@1"),
+    ("spearman_cosine", "Spearman"),
+    ("same_word_cosine", "same-word cos"),
+    ("different_word_cosine", "other-word cos"),
+    ("same_word_p_at_1_other_speaker", "same-word P@1, other speakers"),
+)
+
+
+def embedding_markdown(recipe_dir: Path, labels: dict) -> list[str]:
+    """The table of ``exp/emb/[<fold>/]<name>/diagnostics.json`` (``serkit eval-embeddings``): one row
+    per space, mean ± sd over folds."""
+    import json
+
+    import numpy as np
+
+    found: dict[str, list[dict]] = {}
+    for path in sorted((recipe_dir / "exp" / "emb").rglob("diagnostics.json")):
+        found.setdefault(path.parent.name, []).append(json.loads(path.read_text(encoding="utf-8")))
+    if not found:
+        return []
+    lines = [
+        "### Embedding spaces: how much of Word2Vec's geometry each space holds",
+        "",
+        "Protocol: each space is trained on the training set of each fold and mapped onto the Word2Vec "
+        "space of the same transcripts (`serkit align-embeddings`, unsupervised); P@1 / P@5: CSLS "
+        "retrieval of the same word among the shared words; chance P@1 = 1 / shared words; supervised "
+        "P@1: Procrustes on a random half of the shared words, retrieval on the other half (the bound "
+        "for the pair); Spearman: of the two spaces' cosine similarities over the shared words; the "
+        "instance columns: one vector per word instance of the training set from its audio "
+        "(`serkit embed-words`), mean cosine of same-word and different-word pairs, and how often the "
+        "nearest instance among other speakers' is the same word (`serkit eval-embeddings`).",
+        "",
+        "| space | " + " | ".join(title for _, title in SPACE_COLUMNS) + " | folds | exp |",
+        "|" + "---|" * (len(SPACE_COLUMNS) + 3),
+    ]
+    for name, runs in sorted(found.items()):
+        cells = [labels.get(name.removeprefix("align_"), f"`{name}`")]
+        for key, _ in SPACE_COLUMNS:
+            values = [r[key] for r in runs if r.get(key) is not None]
+            if not values:
+                cells.append("—")
+            elif key == "shared_words":
+                cells.append("–".join(str(v) for v in sorted({min(values), max(values)})))
+            elif len(set(values)) == 1:
+                cells.append(f"{values[0]:.3f}")
+            else:
+                cells.append(f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}")
+        cells += [str(len(runs)), f"`exp/emb/[fold/]{name}`"]
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 

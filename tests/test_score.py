@@ -225,3 +225,19 @@ def test_a_trained_model_loads_with_what_applying_it_needs(recipe: Path, monkeyp
     acoustic = trained.normalization["acoustic"]
     assert acoustic["normalize"] == "train" and acoustic["mean"].shape == acoustic["std"].shape == (8,)
     assert trained.embeddings == {}  # no words stream
+
+
+def test_results_table_of_embedding_spaces_mean_and_sd_over_folds(tmp_path: Path) -> None:
+    """``exp/emb/[fold/]align_<name>/diagnostics.json`` → one row per space, named by paper.yaml."""
+    for fold, p1 in (("fold1", 0.2), ("fold2", 0.4)):
+        for name, spearman in (("align_pw", 0.9), ("align_s2v", 0.1)):
+            out = tmp_path / "exp" / "emb" / fold / name
+            out.mkdir(parents=True)
+            diag = {"shared_words": 125, "chance_p_at_1": 0.008, "p_at_1": p1, "spearman_cosine": spearman}
+            (out / "diagnostics.json").write_text(json.dumps(diag))
+    lines = results.embedding_markdown(tmp_path, {"pw": "pseudo-word skip-gram"})
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| space")]
+    assert rows[0].startswith("| pseudo-word skip-gram | 125 | 0.008 | 0.300 ± 0.141 | — |")
+    assert rows[1].startswith("| `align_s2v` | 125 | 0.008 | 0.300 ± 0.141 |") and "| 0.100 |" in rows[1]
+    assert rows[0].endswith("| 2 | `exp/emb/[fold/]align_pw` |")
+    assert results.embedding_markdown(tmp_path / "nothing", {}) == []
