@@ -179,7 +179,7 @@ def results_markdown(recipe_dir: Path) -> str:
         lines += _protocol_table(key, entries, paper["rows"], recipe_dir)
     if not scores:
         lines += ["No scores yet: run the recipe's training and scoring stages.", ""]
-    lines += embedding_markdown(recipe_dir, paper.get("spaces") or {})
+    lines += embedding_markdown(recipe_dir, paper.get("spaces") or {}, "; ".join(corpora))
     seen = {r["config"] for _, r in scores}
     missing = [name for name in paper["rows"] if name not in seen]
     if missing:
@@ -232,6 +232,7 @@ def _protocol_table(
 
 SPACE_COLUMNS = (
     ("shared_words", "shared words"),
+    ("instances", "word instances"),
     ("chance_p_at_1", "chance P@1"),
     ("p_at_1", "P@1"),
     ("p_at_5", "P@5"),
@@ -243,7 +244,7 @@ SPACE_COLUMNS = (
 )
 
 
-def embedding_markdown(recipe_dir: Path, labels: dict) -> list[str]:
+def embedding_markdown(recipe_dir: Path, labels: dict, corpus: str = "") -> list[str]:
     """The table of ``exp/emb/[<fold>/]<name>/diagnostics.json`` (``serkit eval-embeddings``): one row
     per space, mean ± sd over folds."""
     import json
@@ -258,8 +259,10 @@ def embedding_markdown(recipe_dir: Path, labels: dict) -> list[str]:
     lines = [
         "### Embedding spaces: how much of Word2Vec's geometry each space holds",
         "",
-        "Protocol: each space is trained on the training set of each fold and mapped onto the Word2Vec "
-        "space of the same transcripts (`serkit align-embeddings`, unsupervised); P@1 / P@5: CSLS "
+        f"Protocol: {corpus or UNKNOWN_CORPUS}; each space is trained on the training set of each fold "
+        "(word instances: those of its `words.ctm`) and mapped onto the Word2Vec "
+        "space of the same transcripts (`serkit align-embeddings` with the recipe's `conf/emb/align.yaml`, "
+        "unsupervised); P@1 / P@5: CSLS "
         "retrieval of the same word among the shared words; chance P@1 = 1 / shared words; supervised "
         "P@1: Procrustes on a random half of the shared words, retrieval on the other half (the bound "
         "for the pair); Spearman: of the two spaces' cosine similarities over the shared words; the "
@@ -276,7 +279,7 @@ def embedding_markdown(recipe_dir: Path, labels: dict) -> list[str]:
             values = [r[key] for r in runs if r.get(key) is not None]
             if not values:
                 cells.append("—")
-            elif key == "shared_words":
+            elif key in ("shared_words", "instances"):
                 cells.append("–".join(str(v) for v in sorted({min(values), max(values)})))
             elif len(set(values)) == 1:
                 cells.append(f"{values[0]:.3f}")

@@ -237,7 +237,7 @@ def test_results_table_of_embedding_spaces_mean_and_sd_over_folds(tmp_path: Path
             (out / "diagnostics.json").write_text(json.dumps(diag))
     lines = results.embedding_markdown(tmp_path, {"pw": "pseudo-word skip-gram"})
     rows = [line for line in lines if line.startswith("| ") and not line.startswith("| space")]
-    assert rows[0].startswith("| pseudo-word skip-gram | 125 | 0.008 | 0.300 ± 0.141 | — |")
-    assert rows[1].startswith("| `align_s2v` | 125 | 0.008 | 0.300 ± 0.141 |") and "| 0.100 |" in rows[1]
+    assert rows[0].startswith("| pseudo-word skip-gram | 125 | — | 0.008 | 0.300 ± 0.141 | — |")
+    assert rows[1].startswith("| `align_s2v` | 125 | — | 0.008 | 0.300 ± 0.141 |") and "| 0.100 |" in rows[1]
     assert rows[0].endswith("| 2 | `exp/emb/[fold/]align_pw` |")
     assert results.embedding_markdown(tmp_path / "nothing", {}) == []
