@@ -44,6 +44,10 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=RECIPE / "feats" / "all_word-mfcc.h5")
     parser.add_argument("--seeds", default="", help="comma list: also measure P@1 for these seeds")
     args = parser.parse_args()
+    if not args.data.is_dir() or not args.store.is_file():
+        raise SystemExit(
+            f"error: {args.data} or {args.store} is missing: run `make demo` first, or give --data/--store"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         began = time.perf_counter()
