@@ -37,3 +37,11 @@ def test_an_asr_row_differs_from_its_base_in_the_transcript_only(path: Path) -> 
     assert configs.differences(configs.load(base), configs.load(path), ignore=("name",)) == [
         "data.streams.1.text" if "concat" in path.name or "learned" in path.name else "data.streams.0.text"
     ]
+
+
+@pytest.mark.parametrize("path", [p for p in ROWS if p.stem.startswith("pw_")], ids=lambda p: p.name)
+def test_a_pseudo_word_row_differs_from_its_speech2vec_row_in_the_space_only(path: Path) -> None:
+    base = configs.load(path.with_name(path.name.replace("pw_", "s2v_")))
+    row = configs.load(path)
+    assert configs.differences(base, row, ignore=("name",)) in (["data.streams.0.kv"], ["data.streams.1.kv"])
+    assert [s["kv"] for s in row["data"]["streams"] if s.get("kv")] == ["exp/emb/pw/pw.bin"]

@@ -24,6 +24,9 @@ STAGE_FILES = {
         "feats/all_pyaa34.h5", "feats/all_word-mfcc.h5",
         "exp/emb/w2v/w2v.bin", "exp/emb/s2v/s2v.bin",
         "exp/emb/w2v/config.yaml", "exp/emb/s2v/config.yaml",
+        "exp/emb/pw/pw.bin", "exp/emb/pw/pw_model.npz", "exp/emb/w2v_ref/w2v.bin",
+        "exp/emb/align_s2v/diagnostics.json", "exp/emb/align_pw/diagnostics.json",
+        "exp/emb/align_w2v_ref/diagnostics.json",
     ],
     "iemocap_align": [
         "mini/iemocap/manifest.jsonl",
@@ -105,6 +108,7 @@ def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: st
     assert not (recipe / "RESULTS.md").exists()  # a run writes exp/RESULTS.md, never the tracked file
 
     if name == "iemocap":
+        assert "Embedding spaces" in results and "pseudo-word skip-gram" in results
         # Rerunning from stage 3 keeps stages 0-2: their outputs are not rewritten.
         before = {p: (recipe / p).stat().st_mtime_ns for p in STAGE_FILES[name][:7]}
         again = _run(recipe, "--stage", "3", "--stop-stage", "3")

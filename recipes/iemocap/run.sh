@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # IEMOCAP, 4 classes: "Multimodal speech emotion recognition using speech embeddings"
 # (shared/papers/002_*): 34-d acoustic features (100/100 ms) in one Bi-LSTM, Speech2Vec speech
-# embeddings of the transcript words in another, fused by concatenation (ENC1 + ENC2).
+# embeddings of the transcript words in another, fused by concatenation (ENC1 + ENC2). serkit adds
+# a pseudo-word skip-gram speech space (pw_* rows) and measures each space against Word2Vec (stage 4).
 #
 # Usage: bash run.sh [options]
 #   bash run.sh --mini true                     # everything, on the generated mini corpus
@@ -14,7 +15,7 @@ set -euo pipefail
 
 emb_dim=50              # Speech2Vec and Word2Vec dimension (Table 3: 50, 100, 200, 300)
 s2v_epochs=20           # Speech2Vec training epochs (--fast true: fast_epochs)
-configs="s2v_acoustic s2v_speech_emb s2v_word_emb s2v_dual s2v_dual_w2v"
+configs="s2v_acoustic s2v_speech_emb s2v_word_emb s2v_dual s2v_dual_w2v pw_speech_emb pw_dual"
 
 . parse_options.sh
 recipe_init
@@ -35,20 +36,47 @@ if stage_begin 2 "features: 34-d pyAudioAnalysis at 100/100 ms, word-segment MFC
   stage_done 2
 fi
 
-if stage_begin 3 "embeddings: Word2Vec (text) and Speech2Vec (speech), $emb_dim-d, from the training words" \
-    emb_dim s2v_epochs seed; then
+what="embeddings, $emb_dim-d, from the training words: Word2Vec (text; a second seed, the reference"
+what+=" of stage 4), Speech2Vec and pseudo-word skip-gram (speech)"
+if stage_begin 3 "$what" emb_dim s2v_epochs seed; then
   stage_fresh exp/emb
   for fold in $(recipe_folds); do
     train=$(fold_data "$fold" train)
     emb=$(fold_emb "$fold")
     serkit train-word2vec "$train" "$emb/w2v" --config conf/emb/w2v.yaml --dim "$emb_dim" --seed "$seed"
+    serkit train-word2vec "$train" "$emb/w2v_ref" --config conf/emb/w2v.yaml --dim "$emb_dim" \
+      --seed $((seed + 1))
     serkit train-speech2vec "$train" feats/all_word-mfcc.h5 "$emb/s2v" --config conf/emb/s2v.yaml \
       --dim "$emb_dim" --epochs "$s2v_epochs" --seed "$seed"
+    serkit train-pseudo-words "$train" feats/all_word-mfcc.h5 "$emb/pw" --config conf/emb/pw.yaml \
+      --dim "$emb_dim" --seed "$seed"
   done
   stage_done 3
 fi
 
-stage_skip 4 "the paper looks Speech2Vec vectors up by transcript word as they are; no space alignment"
+# The paper looks Speech2Vec vectors up by transcript word as they are; stage 4 measures how much
+# meaning each speech space holds: each one (and the reference Word2Vec) mapped onto the Word2Vec
+# space without supervision, with the diagnostics of serkit eval-embeddings (RESULTS.md).
+if stage_begin 4 "align each speech space onto Word2Vec (unsupervised) and measure it" seed; then
+  for fold in $(recipe_folds); do
+    train=$(fold_data "$fold" train)
+    emb=$(fold_emb "$fold")
+    for space in s2v/s2v pw/pw w2v_ref/w2v; do
+      name=${space%/*}
+      align=$emb/align_$name
+      serkit align-embeddings "$emb/$space.bin" "$emb/w2v/w2v.bin" "$align" --config conf/emb/align.yaml \
+        --seed "$seed"
+      instances=()
+      if [ "$name" != w2v_ref ]; then
+        serkit embed-words "$emb/$name" "$train" feats/all_word-mfcc.h5 "$emb/$name/train_words.h5"
+        instances=(--instances "$emb/$name/train_words.h5" --data "$train")
+      fi
+      serkit eval-embeddings "$emb/$space.bin" "$emb/w2v/w2v.bin" --aligned "$align" "${instances[@]}" \
+        --seed "$seed" --out "$align/diagnostics.json"
+    done
+  done
+  stage_done 4
+fi
 
 if stage_begin 5 "train: $configs" configs fast fast_epochs seed; then
   train_configs "$configs"
