@@ -180,3 +180,12 @@ def test_a_model_that_is_not_data_only_is_refused(trained, tmp_path) -> None:
     (bad / "x.npy").rename(bad / pw.MODEL_FILE)  # an object array: needs pickle to load
     with pytest.raises(SerkitError, match="unreadable pseudo-word model"):
         pw.PseudoWordModel.load(bad)
+
+
+def test_an_incomplete_model_is_one_clear_error(trained, tmp_path) -> None:
+    bad = tmp_path / "incomplete"
+    bad.mkdir()
+    (bad / pw.MODEL_INFO).write_text((trained / pw.MODEL_INFO).read_text())
+    np.savez(bad / pw.MODEL_FILE, mean=np.zeros(13))
+    with pytest.raises(SerkitError, match="incomplete pseudo-word model"):
+        pw.PseudoWordModel.load(bad)

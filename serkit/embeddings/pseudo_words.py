@@ -263,18 +263,23 @@ class PseudoWordModel:
             raise SerkitError("not a serkit pseudo-word model", path=info_path, hint="train it again")
         names = {f.name for f in fields(PseudoWordConfig)}
         groups = info.get("groups", [])
-        return cls(
-            config=PseudoWordConfig(**{k: v for k, v in info["config"].items() if k in names}),
-            mean=arrays["mean"],
-            var=arrays["var"],
-            vector_mean=arrays["vector_mean"],
-            vector_std=arrays["vector_std"],
-            centroids=arrays["centroids"],
-            pseudo_vectors=arrays["pseudo_vectors"],
-            reference=info.get("reference"),
-            maps={g: arrays[f"map_{g}"] for g in groups if f"map_{g}" in arrays},
-            group_means={g: arrays[f"group_mean_{g}"] for g in groups},
-        )
+        try:
+            return cls(
+                config=PseudoWordConfig(**{k: v for k, v in info["config"].items() if k in names}),
+                mean=arrays["mean"],
+                var=arrays["var"],
+                vector_mean=arrays["vector_mean"],
+                vector_std=arrays["vector_std"],
+                centroids=arrays["centroids"],
+                pseudo_vectors=arrays["pseudo_vectors"],
+                reference=info.get("reference"),
+                maps={g: arrays[f"map_{g}"] for g in groups if f"map_{g}" in arrays},
+                group_means={g: arrays[f"group_mean_{g}"] for g in groups},
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise SerkitError(
+                f"incomplete pseudo-word model (no {exc})", path=npz, hint="train it again"
+            ) from None
 
     def assign(self, data_dir, store_path) -> tuple[WordInstances, np.ndarray]:
         """The word instances of ``data_dir`` and each one's pseudo-word (nearest centroid)."""
