@@ -22,9 +22,9 @@ Pipeline (only audio and word segment times; the transcript's words name the out
    average-linkage (cosine) merging of their centroids into K clusters (one pass of average linkage
    over all segments behaves alike on small corpora and costs n²). K: ``clusters``, default 1.5 × the
    number of word types in ``words.ctm`` (a word is said in several ways; extra clusters cost less
-   than merged words: on the mini corpus 1.0×, 1.2×, 1.5× gave mean unsupervised P@1 0.09, 0.21,
-   0.27 against the text Word2Vec, stochastic self-learning alignment, 4 × 2 seeds). A new
-   segment's pseudo-word is its nearest centroid (cosine).
+   than merged words: on the mini corpus 1.0×, 1.2×, 1.5×, 2× gave mean unsupervised P@1 0.09,
+   0.20, 0.26, 0.18 against the text Word2Vec, stochastic self-learning alignment, 4 × 2 seeds).
+   A new segment's pseudo-word is its nearest centroid (cosine).
 5. Skip-gram (gensim Word2Vec, the text Word2Vec's settings and seed: 50-d, window 3, 20 epochs,
    seed 1) on the pseudo-word sequence of each utterance.
 6. A word type's vector is the mean of its instances' pseudo-word vectors (Jacobs & Kamper §3.3).
