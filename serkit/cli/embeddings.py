@@ -1,5 +1,5 @@
-"""Embedding commands: Word2Vec / imported vectors (text space), Speech2Vec (speech space), and the
-MUSE alignment of one space onto the other (DESIGN stages 3-4)."""
+"""Embedding commands: Word2Vec / imported vectors (text space), Speech2Vec and pseudo-word skip-gram
+(speech space), the alignment of one space onto the other and its diagnostics (DESIGN stages 3-4)."""
 
 from __future__ import annotations
 
