@@ -56,7 +56,7 @@ def main() -> None:
         import sklearn.cluster  # noqa: F401
 
         began = time.perf_counter()
-        train_pseudo_words(args.data, args.store, out / "pw", PseudoWordConfig(min_count=5))
+        train_pseudo_words(args.data, args.store, out / "pw", PseudoWordConfig())
         pw_s = time.perf_counter() - began
         s2v = Speech2VecConfig(epochs=2, threads=2, device="cpu")  # the second epoch: warm
         s2v_s = train_speech2vec(args.data, args.store, out / "s2v", s2v).curve[-1]["seconds"]
@@ -69,7 +69,7 @@ def main() -> None:
             w2v = train_word2vec([args.data], None, min_count=5, seed=seed)
             ref = train_word2vec([args.data], None, min_count=5, seed=seed + 1)
             train_pseudo_words(
-                args.data, args.store, out / f"pw{seed}", PseudoWordConfig(min_count=5, seed=seed)
+                args.data, args.store, out / f"pw{seed}", PseudoWordConfig(seed=seed)
             )
             pw = load_vectors(out / f"pw{seed}" / "pw.bin")
             rows.append((p_at_1(pw, w2v, seed), p_at_1(ref, w2v, seed)))

@@ -58,7 +58,7 @@ def test_speech_spaces_against_word2vec_on_the_mini_corpus(tmp_path: Path) -> No
     for seed in ("1", "2"):
         _ok("train-word2vec", str(train), str(emb / f"w2v{seed}"), "--seed", seed, "--min-count", "5")
     _ok("train-speech2vec", str(train), str(store), str(emb / "s2v"), "--epochs", "20", "--threads", "2")
-    _ok("train-pseudo-words", str(train), str(store), str(emb / "pw"), "--min-count", "5")
+    _ok("train-pseudo-words", str(train), str(store), str(emb / "pw"))
     target = emb / "w2v1" / "w2v.bin"
 
     text = _align(emb / "w2v2" / "w2v.bin", target, emb / "align_w2v", train)

@@ -120,7 +120,11 @@ def test_dual_encoder_trains_end_to_end_from_a_recipe_dir(tmp_path: Path) -> Non
 
 def test_the_recipe_configs_resolve_and_build_every_row() -> None:
     examples = recipe_configs("iemocap")
-    assert set(examples) == {f"{row}.yaml" for row in ROWS} | {"s2v_dual_w2v.yaml"}
+    assert set(examples) == {f"{row}.yaml" for row in ROWS} | {
+        "s2v_dual_w2v.yaml",
+        "pw_speech_emb.yaml",
+        "pw_dual.yaml",
+    }
     for name, raw in examples.items():
         model = build_from_config(raw, {"frames": 34, "words": 50})
         assert isinstance(model, models.REGISTRY[raw["model"]["name"]]), name
