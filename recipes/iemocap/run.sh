@@ -15,6 +15,7 @@ set -euo pipefail
 
 emb_dim=50              # Speech2Vec and Word2Vec dimension (Table 3: 50, 100, 200, 300)
 s2v_epochs=20           # Speech2Vec training epochs (--fast true: fast_epochs)
+eval_spaces=true        # stage 4: align each speech space onto Word2Vec and measure it (false: skip)
 configs="s2v_acoustic s2v_speech_emb s2v_word_emb s2v_dual s2v_dual_w2v pw_speech_emb pw_dual"
 
 . parse_options.sh
@@ -57,7 +58,9 @@ fi
 # The paper looks Speech2Vec vectors up by transcript word as they are; stage 4 measures how much
 # meaning each speech space holds: each one (and the reference Word2Vec) mapped onto the Word2Vec
 # space without supervision, with the diagnostics of serkit eval-embeddings (RESULTS.md).
-if stage_begin 4 "align each speech space onto Word2Vec (unsupervised) and measure it" seed; then
+if [ "$eval_spaces" != true ]; then
+  stage_skip 4 "--eval-spaces $eval_spaces: the speech spaces are not measured"
+elif stage_begin 4 "align each speech space onto Word2Vec (unsupervised) and measure it" seed; then
   for fold in $(recipe_folds); do
     train=$(fold_data "$fold" train)
     emb=$(fold_emb "$fold")
