@@ -121,6 +121,7 @@ class Alignment:
     tgt_words: list[str]
     metrics: dict
     history: list[dict] = field(default_factory=list)
+    src_means: np.ndarray | None = None  # the mean removed at each ``center`` step of the source
 
 
 # --------------------------------------------------------------------------- geometry
@@ -137,6 +138,43 @@ def normalize_embeddings(x: np.ndarray, how: str) -> np.ndarray:
         else:
             raise SerkitError(f"unknown normalisation step {step!r}", hint="use center, renorm or none")
     return x
+
+
+def normalization_means(x: np.ndarray, how: str) -> np.ndarray:
+    """The mean :func:`normalize_embeddings` removes at each ``center`` step of ``how`` (steps × dim)."""
+    x = np.array(x, dtype=np.float32)
+    means = []
+    for step in [s.strip() for s in how.split(",") if s.strip() and s.strip() != "none"]:
+        if step == "center":
+            means.append(x.mean(axis=0))
+        x = normalize_embeddings(x, step)
+    return np.asarray(means, dtype=np.float32).reshape(len(means), x.shape[1])
+
+
+def apply_normalization(x: np.ndarray, how: str, means: np.ndarray) -> np.ndarray:
+    """``how``'s steps on new rows with a space's saved ``center`` means (:func:`normalization_means`):
+    rows of that space come out as :func:`normalize_embeddings` of the whole space makes them."""
+    x = np.array(x, dtype=np.float32)
+    centers = iter(np.asarray(means, dtype=np.float32))
+    for step in [s.strip() for s in how.split(",") if s.strip() and s.strip() != "none"]:
+        x = x - next(centers) if step == "center" else normalize_embeddings(x, step)
+    return x
+
+
+def load_normalization(out_dir: str | Path) -> tuple[str, np.ndarray]:
+    """``normalization.npz`` of an alignment dir: the steps and the source space's ``center`` means."""
+    path = Path(out_dir) / "normalization.npz"
+    if not path.is_file():
+        raise SerkitError(
+            "the alignment has no normalisation statistics",
+            path=path,
+            hint="align the spaces again with this serkit (serkit align-embeddings writes them)",
+        )
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            return str(saved["normalize"]), saved["src_means"].astype(np.float32)
+    except (ValueError, OSError, KeyError) as exc:
+        raise SerkitError(f"not a normalization.npz of align-embeddings ({exc})", path=path) from None
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:
@@ -475,6 +513,7 @@ def align(
         finally:
             torch.set_num_threads(threads)
     mapped = (src_t @ weight.T).numpy()
+    src_means = normalization_means(src, config.normalize)
     metrics = {
         "mode": "supervised" if config.supervised else "unsupervised",
         "init": None if config.supervised else _selected_init(history),
@@ -487,7 +526,7 @@ def align(
         **space_diagnostics(src_words, src, tgt_words, tgt, config.seed),
     }
     return Alignment(
-        weight.numpy(), mapped, tgt_t.numpy(), list(src_words), list(tgt_words), metrics, history
+        weight.numpy(), mapped, tgt_t.numpy(), list(src_words), list(tgt_words), metrics, history, src_means
     )
 
 
@@ -575,7 +614,9 @@ def read_dictionary(path: str | Path) -> list[tuple[str, str]]:
 
 def save_alignment(result: Alignment, out_dir: str | Path, config: AlignConfig) -> Path:
     """Write ``mapping.npy`` (W), ``aligned.bin`` (mapped source), ``target.bin`` (word2vec binary),
-    ``metrics.json``."""
+    ``metrics.json`` and ``normalization.npz`` (``normalize``, the steps, and ``src_means``, the source
+    mean removed at each ``center`` step): what maps a source vector that is not in the source file
+    (a word instance) as ``aligned.bin``'s rows were mapped, ``apply_normalization`` then Wᵀ."""
     from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
 
     out_dir = Path(out_dir)
@@ -583,6 +624,9 @@ def save_alignment(result: Alignment, out_dir: str | Path, config: AlignConfig) 
     np.save(out_dir / "mapping.npy", result.mapping.astype(np.float32))
     save_vectors(make_keyed_vectors(result.src_words, result.mapped), out_dir / "aligned.bin")
     save_vectors(make_keyed_vectors(result.tgt_words, result.target), out_dir / "target.bin")
+    if result.src_means is not None:
+        steps = np.array(config.normalize)
+        np.savez(out_dir / "normalization.npz", normalize=steps, src_means=result.src_means)
     report = {**result.metrics, "config": asdict(config), "history": result.history}
     (out_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return out_dir
