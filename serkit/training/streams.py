@@ -5,7 +5,11 @@
 - ``words`` (:class:`WordStream`) looks the words of ``text`` (or ``text.asr``) up in an
   embedding file (word2vec binary, :func:`serkit.text.embeddings_io.load_vectors`);
 - ``word_spans`` (:class:`WordSpanStream`) gives, for each word of a ``words`` stream, the frames
-  of a ``frames`` stream it covers according to ``words.ctm`` (hard alignment, Xu et al. 2019 §4.3).
+  of a ``frames`` stream it covers according to ``words.ctm`` (hard alignment, Xu et al. 2019 §4.3);
+- ``word_frames`` (:class:`WordFrameStream`) gives, for each frame of a ``frames`` stream, the
+  vector of the ``words.ctm`` word on it (zeros between words), from an ``embed-words`` store
+  (audio only) or a looked-up transcript, optionally mapped by an ``align-embeddings`` result
+  (Tzirakis et al. 2021 §3, the semantic stream on the 100 ms label grid).
 
 A stream type is a class with ``TYPE``, ``DEFAULTS`` (every key a config may give it),
 ``REQUIRED`` (keys that must be set), ``REFERENCES`` (keys naming another stream → that stream's
@@ -18,8 +22,11 @@ DataLoader workers.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
+import zlib
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -346,10 +353,213 @@ class WordSpanStream:
         return np.asarray(spans, dtype=np.float32).reshape(len(spans), 2)
 
 
-Stream = FrameStream | WordStream | WordSpanStream
+def label_frame(t: float, shift: float) -> int:
+    """The frame of time ``t`` on a ``shift`` grid: ``t/shift`` rounded to the nearest integer, ties to even.
+
+    Exact arithmetic on the binary ``t`` and the decimal ``shift`` (``repr``), so that with
+    ``shift = 0.1`` it is the authors' ``int(round(t, 1) * 10)`` for every time (methods.md §A.2).
+    """
+    return round(Fraction(t) / Fraction(repr(float(shift))))
 
 
-STREAM_TYPES: dict[str, type[Stream]] = {cls.TYPE: cls for cls in (FrameStream, WordStream, WordSpanStream)}
+def word_frames(
+    times: list[tuple[float, float]], vectors: np.ndarray, frames: int, shift: float, dim: int
+) -> np.ndarray:
+    """``frames`` × ``dim``: each word's vector on frames ``label_frame(start)`` .. ``label_frame(end)``
+    inclusive, clipped to the grid, words in order (a later word overwrites an earlier one on a shared
+    frame), zeros where no word is (Tzirakis et al. 2021 §3; methods.md §A.2)."""
+    out = np.zeros((frames, dim), dtype=np.float32)
+    for (start, end), vector in zip(times, vectors, strict=True):
+        first, last = max(label_frame(start, shift), 0), min(label_frame(end, shift), frames - 1)
+        if first <= last:
+            out[first : last + 1] = vector
+    return out
+
+
+class WordFrameStream:
+    """One word vector per frame of a ``frames`` stream (T × dim, T = that stream's frame count).
+
+    The semantic input of Tzirakis et al. 2021 (§3, "Semantic"): the words of ``words.ctm`` are put
+    on the label grid by :func:`word_frames` (frame ``i`` at time ``i·frame_shift``; the shift is
+    the frames store's ``frame_shift`` unless the spec gives one). The vectors come from either
+
+    - ``instances``: an ``embed-words`` store (``/<utt>`` = one row per ``words.ctm`` word, in
+      order, attribute ``words``; ``{set}`` = the data dir's base name): vectors computed from the
+      audio of each word, the audio-only path. It never reads the data dir's ``text``;
+    - ``kv`` (word2vec binary) and ``text`` (``text`` or ``text.asr``): the transcript's words
+      looked up (as the authors' code does for every set), timed by their ``words.ctm`` records
+      (:func:`word_times`; an utterance without records gets no words). ``oov: zero`` (default)
+      leaves an unknown word's frames zero; ``oov: random`` gives it uniform [0, 1) values seeded by
+      the word (the code draws them unseeded, which no run can reproduce).
+
+    ``mapping``: an ``align-embeddings`` output dir; known vectors are mapped into its target space
+    as ``aligned.bin``'s rows were: the saved normalisation steps (``normalization.npz``), then
+    ``W``. Zero frames stay zero; ``oov: random`` values are drawn in the target space.
+
+    ``length`` and ``pad`` follow the frames stream (after its ``max_frames``); ``read(utt, start,
+    stop)`` is frames ``start:stop`` of the utterance, the same chunk as the frames stream's.
+    """
+
+    TYPE = "word_frames"
+    DEFAULTS = {
+        "name": None,
+        "type": "word_frames",
+        "frames": None,
+        "instances": None,
+        "kv": None,
+        "text": "text",
+        "lowercase": False,
+        "oov": "zero",
+        "mapping": None,
+        "frame_shift": None,
+    }
+    REQUIRED = ("frames",)
+    REFERENCES = {"frames": "frames"}
+
+    @classmethod
+    def open(cls, spec: dict, data: datadir.DataDir, refs: dict) -> WordFrameStream:
+        return cls(spec, data, refs["frames"])
+
+    def __init__(self, spec: dict, data: datadir.DataDir, frames: FrameStream) -> None:
+        self.name = spec["name"]
+        self.frames = frames
+        if (spec["instances"] is None) == (spec["kv"] is None):
+            raise SerkitError(
+                f"stream {self.name}: give either instances (an embed-words store) or kv (a word2vec file)",
+                hint="instances: feats/{set}_words.h5 reads vectors from audio; kv: looks text words up",
+            )
+        if spec["oov"] not in ("zero", "random"):
+            raise SerkitError(f"stream {self.name}: oov is {spec['oov']!r}", hint="use zero or random")
+        self.oov = spec["oov"]
+        self.shift = spec["frame_shift"] or frames.store.attrs.get("frame_shift")
+        if not self.shift:
+            raise SerkitError(
+                f"stream {self.name}: the frames store has no frame_shift",
+                path=frames.path,
+                hint="give the stream a frame_shift (seconds)",
+            )
+        self.ctm = data.words_ctm
+        if not self.ctm:
+            raise SerkitError(
+                f"stream {self.name} needs word times but the data dir has no words.ctm",
+                path=data.path,
+                hint="run serkit align-words on the data dir",
+            )
+        self.instances: FeatureStore | None = None
+        self.lookup: WordStream | None = None
+        if spec["instances"] is not None:
+            set_name = data.path.name if data.path is not None else ""
+            self.instances = FeatureStore(str(spec["instances"]).replace("{set}", set_name))
+        else:
+            self.lookup = WordStream(
+                {**WordStream.DEFAULTS, "name": self.name, "kv": spec["kv"], "text": spec["text"],
+                 "lowercase": spec["lowercase"]},
+                data,
+            )  # fmt: skip
+        self.weight: np.ndarray | None = None
+        if spec["mapping"] is not None:
+            from serkit.embeddings.alignment import load_normalization
+
+            mapping = Path(spec["mapping"])
+            if not (mapping / "mapping.npy").is_file():
+                raise SerkitError(
+                    "no mapping.npy in the alignment dir", path=mapping, hint="run serkit align-embeddings"
+                )
+            try:
+                self.weight = np.load(mapping / "mapping.npy", allow_pickle=False).astype(np.float32)
+            except (ValueError, OSError) as exc:
+                raise SerkitError(f"not a saved matrix ({exc})", path=mapping / "mapping.npy") from None
+            self.steps, self.means = load_normalization(mapping)
+            if self.weight.ndim != 2 or self.weight.shape[1] != self.source_dim:
+                raise SerkitError(
+                    f"stream {self.name}: W is {self.weight.shape} for {self.source_dim}-d vectors",
+                    path=mapping,
+                    hint="the alignment's source space must be the space of the vectors read",
+                )
+        self.pad_to_max, self.max_len = frames.pad_to_max, frames.max_len
+
+    def check(self, utts: list[str]) -> None:
+        if self.lookup is not None:
+            self.lookup.check(utts)
+            return
+        missing = [u for u in utts if u not in self.instances]
+        if missing:
+            raise SerkitError(
+                f"{len(missing)} utterances are not in the word-instance store (e.g. {missing[0]!r})",
+                path=self.instances.path,
+                hint="run serkit embed-words on the same data dir",
+            )
+
+    @property
+    def source_dim(self) -> int:
+        """The dimension of the vectors read (before ``mapping``)."""
+        if self.lookup is not None:
+            return self.lookup.dim
+        return int(self.instances.shape(self.instances.keys()[0])[1])
+
+    @property
+    def dim(self) -> int:
+        return int(self.weight.shape[0]) if self.weight is not None else self.source_dim
+
+    def length(self, utt: str) -> int:
+        return self.frames.length(utt)
+
+    def _words(self, utt: str) -> tuple[list[tuple[float, float]], np.ndarray, np.ndarray]:
+        """Each word's ``(start, end)``, its vector (source space) and whether it has one."""
+        ctm = self.ctm.get(utt, [])
+        if self.instances is not None:
+            found = self.instances.utt_attrs(utt).get("words", [])
+            found = json.loads(found) if isinstance(found, str) and found.startswith("[") else found
+            found = [found] if isinstance(found, str) else list(found)
+            if found != [w.word for w in ctm]:
+                raise SerkitError(
+                    f"the words of {utt!r} differ from words.ctm",
+                    path=self.instances.path,
+                    hint="the store is stale: run serkit embed-words on this data dir again",
+                )
+            vectors = np.asarray(self.instances[utt], dtype=np.float32)
+            if vectors.ndim != 2 or len(vectors) != len(ctm):
+                raise SerkitError(
+                    f"{utt!r} has {vectors.shape} vectors for {len(ctm)} words", path=self.instances.path
+                )
+            return [(w.start, w.end) for w in ctm], vectors, np.ones(len(ctm), dtype=bool)
+        if not ctm:
+            return [], np.zeros((0, self.lookup.dim), dtype=np.float32), np.zeros(0, dtype=bool)
+        words = self.lookup.words(utt)
+        duration = self.frames.store.shape(utt)[0] * self.shift
+        times = word_times(words, ctm, duration)
+        kv = self.lookup.space
+        vectors = np.zeros((len(words), kv.vector_size), dtype=np.float32)
+        known = np.array([w in kv.key_to_index for w in words], dtype=bool)
+        for i, word in enumerate(words):
+            if known[i]:
+                vectors[i] = kv[word]
+        return times, vectors, known
+
+    def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        times, vectors, known = self._words(utt)
+        if self.weight is not None:
+            from serkit.embeddings.alignment import apply_normalization
+
+            mapped = np.zeros((len(vectors), self.weight.shape[0]), dtype=np.float32)
+            if known.any():
+                mapped[known] = apply_normalization(vectors[known], self.steps, self.means) @ self.weight.T
+            vectors = mapped
+        if self.oov == "random" and self.lookup is not None:
+            words = self.lookup.words(utt)
+            for i in np.flatnonzero(~known):
+                word = words[i]
+                rng = np.random.default_rng(zlib.crc32(word.encode("utf-8")))
+                vectors[i] = rng.random(vectors.shape[1], dtype=np.float32)
+        return word_frames(times, vectors, self.length(utt), self.shift, vectors.shape[1])[start:stop]
+
+
+Stream = FrameStream | WordStream | WordSpanStream | WordFrameStream
+
+
+STREAM_TYPES: dict[str, type[Stream]] = {
+    cls.TYPE: cls for cls in (FrameStream, WordStream, WordSpanStream, WordFrameStream)
+}
 """Every stream type by its config ``type``; a new type is a class here and an entry in this map."""
 
 
