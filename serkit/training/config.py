@@ -55,13 +55,18 @@ whose keys are the model's own hyper-parameters)::
       deterministic: true
 
 Stream types: ``frames`` (``store[utt]``, frames × dims), ``words`` (a vector per word of ``text``
-or ``text.asr`` from the ``kv`` file, word2vec binary), and ``word_spans``: for each word of the
+or ``text.asr`` from the ``kv`` file, word2vec binary), ``word_spans``: for each word of the
 named ``words`` stream, the ``[first, stop)`` frame indices of the named ``frames`` stream that its
 ``words.ctm`` times cover (W×2, for hard alignment; oracle ``text`` only, utterance level only; see
-:class:`serkit.training.streams.WordSpanStream`; each type's keys and defaults are in that module).
+:class:`serkit.training.streams.WordSpanStream`), and ``word_frames``: for each frame of the named
+``frames`` stream, the vector of the ``words.ctm`` word on it (zeros between words), read from an
+``embed-words`` store (``instances``, audio only, ``text`` unread) or looked up (``kv`` + ``text``),
+optionally mapped by an ``align-embeddings`` dir (``mapping``; Tzirakis et al. 2021 §3, see
+:class:`serkit.training.streams.WordFrameStream`). Each type's keys and defaults are in that module.
 
 In a stream's ``store``, ``{set}`` is replaced by the data dir's base name
-(``data/train`` → ``feats/train_pyaa34.h5``); a store without ``{set}`` serves every set.
+(``data/train`` → ``feats/train_pyaa34.h5``); a store without ``{set}`` serves every set
+(likewise a ``word_frames`` stream's ``instances``).
 Paths are relative to the directory the command runs in (the recipe dir).
 
 A frames stream's ``normalize`` is ``null`` (as stored), ``utterance`` (each utterance's own
