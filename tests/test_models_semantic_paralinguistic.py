@@ -6,10 +6,12 @@ import pytest
 import torch
 from paper_models import one_torch_thread, random_batch, with_garbage_padding
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from serkit import models
 from serkit.errors import SerkitError
 from serkit.experiment import build_model
+from serkit.models import semantic_paralinguistic as module
 from serkit.models.semantic_paralinguistic import (
     DisentangledAttentionModel,
     ModalityAttention,
@@ -209,3 +211,21 @@ def test_configuration_mistakes_are_user_errors() -> None:
         models.build("tzirakis_paralinguistic", {"waveform": 100}, 3, frame_stream="waveform")
     with pytest.raises(SerkitError, match="activation"):
         build("tzirakis_attention", head_activation="gelu")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_checkpointing_the_cnn_changes_no_gradient(variant: str, monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(module, "checkpoint", lambda *a, **kw: calls.append(1) or checkpoint(*a, **kw))
+    torch.manual_seed(0)
+    kept = build("tzirakis_concat", variant, conv_dropout=0.0, checkpoint_frames=None)
+    recomputed = build("tzirakis_concat", variant, conv_dropout=0.0, checkpoint_frames=8)
+    recomputed.load_state_dict(kept.state_dict())
+    inputs, masks = batch()
+    grads = []
+    for model in (kept, recomputed):
+        model.eval()(inputs, masks).square().sum().backward()
+        grads.append([p.grad for p in model.encoders["waveform"].parameters()])
+    assert len(calls) == (2 if variant == "paper" else 4)  # 16 real frames by 8; 4 utterances of 7 frames
+    for plain, checkpointed in zip(*grads, strict=True):
+        torch.testing.assert_close(checkpointed, plain)
