@@ -258,3 +258,39 @@ def test_a_frame_level_model_trains_with_word_frames_beside_the_frames(tmp_path:
     assert summary.metric == "dev_ccc_mean" and np.isfinite(summary.best_value)
     saved = yaml.safe_load((tmp_path / "exp" / "semantic" / "config.yaml").read_text())
     assert saved["data"]["streams"][1]["type"] == "word_frames"
+
+
+def test_chunked_frame_level_examples_cut_word_frames_with_the_frames(tmp_path: Path) -> None:
+    """With ``data.chunk_frames`` each example's semantic frames are the same chunk as its frames."""
+    from serkit.training.dataset import EmotionDataset
+
+    path = make_data(tmp_path)
+    labels = {u: np.zeros((n - 1, 2)) for u, n in FRAMES.items()}  # one label frame short of the store
+    datadir.write_labels(path / "labels.h5", labels, 10.0, ["arousal", "valence"])
+    specs = configs.resolve(
+        {
+            "model": {"name": "mean_pool"},
+            "data": {
+                "sets": {"train": str(path), "dev": str(path)},
+                "streams": [
+                    {"name": "acoustic", "store": str(tmp_path / "feats" / "{set}.h5")},
+                    {"name": "semantic", "type": "word_frames", "frames": "acoustic", **instances(tmp_path)},
+                ],
+            },
+        }
+    )["data"]["streams"]
+    task = {
+        "type": "regression",
+        "level": "frame",
+        "frame_stream": "acoustic",
+        "dims": ["arousal", "valence"],
+    }
+    whole = {u: a for u, a in streams(tmp_path, path, **instances(tmp_path)).items()}
+    dataset = EmotionDataset(path, specs, task, chunk_frames=4)
+    assert len(dataset) > len(FRAMES)
+    for i in range(len(dataset)):
+        example = dataset[i]
+        semantic, acoustic = example["inputs"]["semantic"], example["inputs"]["acoustic"]
+        assert len(semantic) == len(acoustic) == len(example["target"])
+        start = example["start"]
+        assert np.array_equal(semantic, whole[example["utt"]][start : start + len(semantic)])

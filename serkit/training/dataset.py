@@ -99,18 +99,27 @@ class EmotionDataset(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
+    def _on_frame_grid(self, stream) -> bool:
+        """The frame stream itself, or a stream that follows its frames (``word_frames``)."""
+        if stream.name == self.frame_stream:
+            return True
+        follows = getattr(stream, "frames", None)
+        return getattr(follows, "name", None) == self.frame_stream
+
     def __getitem__(self, i: int) -> dict:
         utt, start, stop = self.index[i]
         inputs = {}
+        on_grid = [s.name for s in self.streams if self.frame_level and self._on_frame_grid(s)]
         for stream in self.streams:
-            if stream.name == self.frame_stream and self.frame_level:
+            if stream.name in on_grid:
                 inputs[stream.name] = stream.read(utt, start, stop)
             else:
                 inputs[stream.name] = stream.read(utt)
         target = self.targets[utt]
         if self.frame_level:
             n = min(len(inputs[self.frame_stream]), len(target) - start)
-            inputs[self.frame_stream] = inputs[self.frame_stream][:n]
+            for name in on_grid:  # the label frames, and every stream on their grid, cut alike
+                inputs[name] = inputs[name][:n]
             target = target[start : start + n]
         return {"utt": utt, "start": start, "inputs": inputs, "target": target}
 
