@@ -229,3 +229,14 @@ def test_checkpointing_the_cnn_changes_no_gradient(variant: str, monkeypatch) ->
     assert len(calls) == (2 if variant == "paper" else 4)  # 16 real frames by 8; 4 utterances of 7 frames
     for plain, checkpointed in zip(*grads, strict=True):
         torch.testing.assert_close(checkpointed, plain)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_mixed_precision_runs(variant: str) -> None:
+    """The trainer's autocast (CUDA there; bfloat16 on CPU here) reaches every layer."""
+    torch.manual_seed(0)
+    model = build("tzirakis_attention", variant).eval()
+    inputs, masks = batch()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(inputs, masks)
+    assert out.shape == (4, 7, 3) and torch.isfinite(out.float()).all()

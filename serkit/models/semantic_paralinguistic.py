@@ -63,7 +63,9 @@ Choices the paper leaves open (methods.md §A, §H; the recipe README repeats th
   dropout on the LSTM output (PyTorch has no recurrent dropout). The code's LSTM has peepholes and
   a cell clip of 100; PyTorch's LSTM has neither;
 * the streams are read on the ``frame_stream``'s grid: a longer stream is cut to its T (a
-  shorter one zero-filled) and the ``frame_stream``'s mask is the mask of every stream.
+  shorter one zero-filled) and the ``frame_stream``'s mask is the mask of every stream. Both
+  streams must start at the same frame: ``data.chunk_frames`` cuts only the frame stream into
+  chunks, so a chunk after the first would meet the other stream's first frames.
 """
 
 from __future__ import annotations
@@ -181,9 +183,9 @@ class WaveformCNN(nn.Module):
             pooled = pooled.transpose(1, 2).reshape(batch, -1)
             flat = nn.functional.pad(pooled, (0, frames * self.output_dim - pooled.shape[1]))
             return flat.reshape(batch, frames, self.output_dim)
-        out = x.new_zeros(batch, frames, self.output_dim)
-        if mask.any():
-            out[mask] = self._run(x[mask].unsqueeze(1), None, group).flatten(1)
+        features = self._run(x[mask].unsqueeze(1), None, group).flatten(1)
+        out = features.new_zeros(batch, frames, self.output_dim)  # the CNN's dtype (under autocast too)
+        out[mask] = features
         return out
 
 
