@@ -17,29 +17,30 @@ models are frame-level only). Each model runs a one-layer LSTM over the fused fr
 Two value sets, ``variant: paper`` (default) and ``variant: code`` (the authors' TF1 code,
 methods.md §A.4/§A.7); any key below overrides its variant's value:
 
-=======================  ===============================  =============================
-key                      paper                            code
-=======================  ===============================  =============================
-``channels``             [50, 125, 125] (Table 1)         [50, 125, 250]
-``conv_across_frames``   false: each 100 ms frame alone   true: the sequence is one signal
-``units`` (d_u)          1024 (unstated; the code's)      1024
-``projection_activation`` linear (Eq. 4)                  relu (FC default)
-``head_units``           d_u (Eq. 6: d_u × d_u)           512
-``head_activation``      linear (Eq. 6)                   relu
-``shared_query``         false: q_i per input (Eq. 5)     true: one scoring kernel
-``fusion_dropout``       0.5 (all non-recurrent layers)   0.0
-``lstm_dropout``         0.5 (on the LSTM output)         0.0
-``output_activation``    linear (unstated)                tanh
-=======================  ===============================  =============================
+=========================  ==============================  ==================================
+key                        paper                           code
+=========================  ==============================  ==================================
+``channels``               [50, 125, 125] (Table 1)        [50, 125, 250]
+``conv_across_frames``     false: each frame alone         true: the sequence is one signal
+``units`` (d_u)            1024 (unstated; the code's)     1024
+``projection_activation``  linear (Eq. 4)                  relu (the FC layer's default)
+``head_units``             d_u (Eq. 6: d_u × d_u)          512
+``head_activation``        linear (Eq. 6)                  relu
+``shared_query``           false: q_i per input (Eq. 5)    true: one scoring kernel
+``fusion_dropout``         0.5 (all non-recurrent layers)  0.0
+``lstm_dropout``           0.5 (on the LSTM output)        0.0
+``output_activation``      linear (unstated)               tanh
+=========================  ==============================  ==================================
 
-Shared by both: conv kernels [8, 6, 6] with stride 1 and ``same`` padding, max-pools [10, 5, 5]
-(Table 1), ReLU, dropout ``conv_dropout`` 0.5 after each pool (paper and code), LSTM of
-``lstm_hidden`` 256 units (unstated in the paper; the code's). ``checkpoint_frames`` (2048; null:
-off) recomputes the CNN's activations in the backward pass per ~2048 frames instead of keeping
-them: the same gradients, and a batch of 25 × 300 frames of 2205 samples trains in 3.3 GB
-(measured peak on CPU) instead of about 10 GB, for about a third more CNN time.
+Shared by both: conv kernels [8, 6, 6] with stride 1, max-pools [10, 5, 5] (Table 1), TF's
+``same`` padding (the code's; Table 1 states none), ReLU, dropout ``conv_dropout`` 0.5 after each
+pool (paper and code), an LSTM of ``lstm_hidden`` 256 units (unstated in the paper; the code's).
+``checkpoint_frames`` (2048; null: off) recomputes the CNN's activations in the backward pass per
+~2048 frames instead of keeping them: the same gradients, and a batch of 25 × 300 frames of 2205
+samples trains in 3.3 GB (peak, CPU) instead of about 8–10 GB, for about 40% more time per step
+(measured on CPU: 14.4 s instead of 10.1 s for 25 × 100 frames); set it null where memory is ample.
 
-Choices the paper leaves open (methods.md §A, §H; the recipe README repeats them):
+Choices the paper leaves open (methods.md §A, §H):
 
 * the CNN runs on each frame's samples alone by default (Table 1, "100 ms per frame"): with S = 2205
   it pools 2205 → 220 → 44 → 8 steps, d_p = 8 × 125 = 1000. ``conv_across_frames: true`` runs it
@@ -48,8 +49,8 @@ Choices the paper leaves open (methods.md §A, §H; the recipe README repeats th
   reshape wherever that one works (e.g. S = 4410, T a multiple of 25: d_p = 4410) and any T
   elsewhere. Either way every step past an utterance's end is zeroed after each pool, so padding
   never changes the real frames' outputs;
-* ReLU is applied after the max-pool (the same values as before it, as max and ReLU commute,
-  with a tenth of the memory);
+* ReLU is applied after each max-pool (the same values as before it, since max and ReLU
+  commute, on a fifth to a tenth as many values);
 * one-stream rows feed x_s or x_p to the LSTM directly (the fusion layer is the identity);
   Concatenation feeds [x_s, x_p] unprojected (the code's unused ``fully_connected_model`` is not
   reproduced);
