@@ -64,9 +64,9 @@ Choices the paper leaves open (methods.md §A, §H):
   dropout on the LSTM output (PyTorch has no recurrent dropout). The code's LSTM has peepholes and
   a cell clip of 100; PyTorch's LSTM has neither;
 * the streams are read on the ``frame_stream``'s grid: a longer stream is cut to its T (a
-  shorter one zero-filled) and the ``frame_stream``'s mask is the mask of every stream. Both
-  streams must start at the same frame: ``data.chunk_frames`` cuts only the frame stream into
-  chunks, so a chunk after the first would meet the other stream's first frames.
+  shorter one zero-filled) and the ``frame_stream``'s mask is the mask of every stream. With
+  ``data.chunk_frames`` a ``word_frames`` stream that follows the frame stream is cut into the
+  same chunks (:class:`serkit.training.dataset.EmotionDataset`).
 """
 
 from __future__ import annotations
