@@ -123,13 +123,11 @@ train_configs() {
 # score_configs "CONFIGS": stage 6, each config on each scored set of the protocol (folds: mean
 # ± sd), then exp/RESULTS.md, printed and compared with the committed RESULTS.md.
 score_configs() {
-  local config set_name sets device=cpu
+  local config set_name device=cpu sets=()
   [ "$ngpu" -gt 0 ] && device=cuda
-  sets=$(score_sets)
+  for set_name in $(score_sets); do sets+=(--set "$set_name"); done
   for config in $1; do
-    for set_name in $sets; do
-      serkit score "exp/$config" --set "$set_name" --device "$device"
-    done
+    serkit score "exp/$config" "${sets[@]}" --device "$device"  # one process scores every set
   done
   serkit results . --out exp/RESULTS.md
   cat exp/RESULTS.md

@@ -46,22 +46,25 @@ def train(
 @app.command("score")
 def score(
     exp: Path = typer.Argument(..., help="An exp dir, or a dir of fold*/ exp dirs (mean ± sd)."),
-    set_name: str = typer.Option("test", "--set", help="A data.sets key of the config, or a data dir."),
+    set_names: list[str] = typer.Option(
+        ["test"], "--set", help="A data.sets key of the config, or a data dir; repeat it for several."
+    ),
     device: str = typer.Option("auto", help="auto | cpu | cuda."),
 ) -> None:
-    """Score the best checkpoint on a set: scores/<set>.json, a rich table, plots/.
+    """Score the best checkpoint on sets: scores/<set>.json, a rich table, plots/.
 
     A data dir that is not one of the config's sets is filed under a slug of its path
     (scores/other-dir-test.json), never over the config's own scores.
 
-    Example: serkit score exp/mean_pool --set test
+    Example: serkit score exp/mean_pool --set dev --set test
     """
     from rich.console import Console
 
     from serkit import results, scoring
 
-    result = scoring.score_exp(exp, set_name, device)
-    Console().print(results.table(result))
+    for set_name in set_names:
+        result = scoring.score_exp(exp, set_name, device)
+        Console().print(results.table(result))
 
 
 @app.command("results")
