@@ -36,7 +36,18 @@ STAGE_FILES = {
     "TEMPLATE": [
         "mini/iemocap/manifest.jsonl", "data/train/wav.scp", "data/all/meta.json", "feats/all_pyaa34.h5",
     ],
+    "sewa": [
+        "mini/sewa/manifest.jsonl", "data/train/labels.h5", "data/dev/words.ctm", "feats/all_waveform.h5",
+        "feats/all_word-mfcc.h5", "exp/emb/w2v/w2v.bin", "exp/emb/s2v/s2v.bin", "exp/emb/pw/pw.bin",
+        "exp/emb/align_s2v/normalization.npz", "feats/test_s2v_words.h5", "feats/dev_pw_words.h5",
+        "exp/emb/align_pw/diagnostics.json",
+    ],
 }  # fmt: skip
+# Each kind of SEWA row once (one model of each registry name, both test-time paths, both speech spaces);
+# test_recipe_configs builds every row's model.
+SEWA_CI_CONFIGS = ["paralinguistic", "w2v_only", "concat", "attention", "attention_lookup", "pw_attention"]
+CLASSIFICATION_PLOTS = ("plots/curves.png", "plots/confusion_test.png")
+REGRESSION_PLOTS = ("plots/curves.png", "plots/ccc_dev.png", "plots/ccc_test.png")
 
 
 def _copy_recipe(name: str, where: Path) -> Path:
@@ -74,34 +85,35 @@ def _check_scores(recipe: Path, config: str, score_file: str = "scores/test.json
     return scores
 
 
-@pytest.mark.parametrize("name", ["iemocap", "iemocap_align", "TEMPLATE"])
+@pytest.mark.parametrize("name", ["iemocap", "iemocap_align", "TEMPLATE", "sewa"])
 def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: str) -> None:
     recipe = _copy_recipe(name, tmp_path)
-    result = _run(recipe)
+    configs = SEWA_CI_CONFIGS if name == "sewa" else _configs(recipe)
+    result = _run(recipe, "--configs", " ".join(configs))
     assert result.returncode == 0, result.stderr[-3000:]
     for stage in range(7):
         assert f"Stage {stage}:" in result.stderr or f"Skip stage {stage}:" in result.stderr, stage
     for path in STAGE_FILES[name]:
         assert (recipe / path).exists(), path
-    for config in _configs(recipe):
+    for config in configs:
         exp = recipe / "exp" / config
-        for path in (
-            "config.yaml",
-            "cmd.txt",
-            "env.txt",
-            "train.log",
-            "checkpoints/best.pt",
-            "plots/curves.png",
-            "plots/confusion_test.png",
-        ):
+        plots = REGRESSION_PLOTS if name == "sewa" else CLASSIFICATION_PLOTS
+        for path in ("config.yaml", "cmd.txt", "env.txt", "train.log", "checkpoints/best.pt", *plots):
             assert (exp / path).exists(), (config, path)
+        if name == "sewa":  # continuous dimensions, scored on dev and test (the mini corpus has test labels)
+            for set_name in ("dev", "test"):
+                scores = _check_scores(recipe, config, f"scores/{set_name}.json")
+                for dim in ("arousal", "valence", "liking", "mean"):
+                    assert -1.0 <= scores["metrics"][f"ccc_{dim}"] <= 1.0, (config, set_name, dim)
+                assert scores["protocol"]["dims"] == ["arousal", "valence", "liking"]
+            continue
         scores = _check_scores(recipe, config)
         metrics = scores["metrics"]
         for metric in ("wa", "ua", "f1"):
             assert 0.0 <= metrics[metric] <= 1.0, (config, metric, metrics[metric])
         assert scores["protocol"]["utterances"] > 0 and scores["protocol"]["classes"]
     results = (recipe / "exp" / "RESULTS.md").read_text()
-    for config in _configs(recipe):
+    for config in configs:
         assert f"`{config}`" in results
     assert "paper" in results.lower()
     assert "synthetic mini corpus" in results
