@@ -51,6 +51,11 @@ def test_sets_labels_and_validation(package: Path, tmp_path: Path) -> None:
     block = train.meta["protocol"]
     assert (block["folds"], block["sets"], block["score"]) == ([], ["train", "dev", "test"], ["dev", "test"])
     assert train.meta["sample_rate"] == 16000 and train.meta["synthetic"] is False
+    counts = {"train": {"total": 2}, "dev": {"total": 1}, "test": {"total": 1}, "total": {"total": 4}}
+    assert train.meta["corpus_counts"] == counts
+    from serkit.scoring import corpus
+
+    assert corpus(train.meta, utterances=1)["label"] == "SEWA (4 utterances)"  # all, not the set's
     assert result.tables[0].rows["train"] == {
         "recordings": 2,
         "labelled": 2,

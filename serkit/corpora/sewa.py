@@ -393,6 +393,11 @@ def prepare(
         },
         "skipped": skips.as_meta(),
         "source": str(root),
+        # recordings per set and in all: what RESULTS.md's corpus label counts (one utterance each)
+        "corpus_counts": {
+            **{name: {"total": len(data.wav_scp)} for name, data in sets.items()},
+            "total": {"total": sum(len(data.wav_scp) for data in sets.values())},
+        },
     }
     counts = {}
     for name, data in sets.items():
