@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from serkit.embeddings.alignment import procrustes
+from serkit.embeddings.alignment import _chunks, knn_mean_similarity, procrustes
 
 KEEP_START = 0.1
 PATIENCE = 50
@@ -33,30 +33,18 @@ def _csls_best(
     key_radius: torch.Tensor,
     keep: float,
     generator: torch.Generator,
-    chunk: int = 4096,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per query: the key with the best CSLS score among the kept entries, and the unmasked best score."""
     best_index = torch.empty(len(queries), dtype=torch.long)
     best_score = torch.empty(len(queries))
-    for start in range(0, len(queries), chunk):
-        scores = 2 * queries[start : start + chunk] @ keys.T
-        scores -= query_radius[start : start + chunk, None] + key_radius[None, :]
-        best_score[start : start + chunk] = scores.max(dim=1).values
+    for a, b in _chunks(len(queries)):
+        scores = 2 * queries[a:b] @ keys.T - (query_radius[a:b, None] + key_radius[None, :])
+        best_score[a:b] = scores.max(dim=1).values
         if keep < 1:
             dropped = torch.rand(scores.shape, generator=generator) >= keep
             scores = scores.masked_fill(dropped, float("-inf"))
-        best_index[start : start + chunk] = scores.argmax(dim=1)
+        best_index[a:b] = scores.argmax(dim=1)
     return best_index, best_score
-
-
-def _knn_radius(queries: torch.Tensor, keys: torch.Tensor, k: int, chunk: int = 4096) -> torch.Tensor:
-    k = max(1, min(k, len(keys)))
-    return torch.cat(
-        [
-            (queries[s : s + chunk] @ keys.T).topk(k, dim=1).values.mean(dim=1)
-            for s in range(0, len(queries), chunk)
-        ]
-    )
 
 
 def stochastic_refine(
@@ -74,7 +62,7 @@ def stochastic_refine(
     keep, best, last_improved, history = KEEP_START, float("-inf"), 0, []
     for iteration in range(1, MAX_ITERATIONS + 1):
         xw = x @ weight.T
-        x_radius, z_radius = _knn_radius(xw, z, knn), _knn_radius(z, xw, knn)
+        x_radius, z_radius = knn_mean_similarity(xw, z, knn), knn_mean_similarity(z, xw, knn)
         forward, score = _csls_best(xw, z, x_radius, z_radius, keep, generator)
         backward, _ = _csls_best(z, xw, z_radius, x_radius, keep, generator)
         objective = float(score.mean())
