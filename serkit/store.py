@@ -69,6 +69,14 @@ def _decode(value):
     return value
 
 
+def str_list(value) -> list[str]:
+    """A list-of-strings attribute as written by :class:`StoreWriter` (an empty list is kept as the
+    JSON string ``[]``, since HDF5 has no empty string array)."""
+    if isinstance(value, str):
+        return json.loads(value) if value.startswith("[") else [value]
+    return [str(v) for v in value]
+
+
 def check_utt_id(utt: str) -> None:
     if not utt or "/" in utt or utt in (".", ".."):
         raise SerkitError(f"utterance id {utt!r} cannot name an HDF5 dataset", hint="ids may not contain '/'")

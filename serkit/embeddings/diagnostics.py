@@ -220,7 +220,7 @@ def instance_diagnostics(
 def read_instance_store(path: str | Path) -> tuple[list[str], np.ndarray, list[str]]:
     """An ``embed-words`` store (``/<utt>`` = words × dim, attr ``words``) → (words, vectors, utts),
     one entry per instance."""
-    from serkit.store import FeatureStore
+    from serkit.store import FeatureStore, str_list
 
     words: list[str] = []
     utts: list[str] = []
@@ -235,8 +235,7 @@ def read_instance_store(path: str | Path) -> tuple[list[str], np.ndarray, list[s
                     path=path,
                     hint="give a store written by serkit embed-words",
                 )
-            if isinstance(found, str):  # an empty list is stored as the JSON "[]", one word as a string
-                found = json.loads(found) if found.startswith("[") else [found]
+            found = str_list(found)
             if frames.ndim != 2 or len(found) != len(frames):
                 raise SerkitError(
                     f"utterance {utt!r}: {len(found)} words but {frames.shape[0]} vectors",

@@ -22,7 +22,6 @@ Decisions (no source settles them, ``methods.md`` §H.14):
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 
 from serkit import datadir
 from serkit.errors import SerkitError
-from serkit.store import FeatureStore
+from serkit.store import FeatureStore, str_list
 
 MAX_FRAMES = 64
 
@@ -140,7 +139,7 @@ def load_word_instances(
                     path=store_path,
                     hint="extract it with --type word-mfcc",
                 )
-            utt_words = _as_list(attrs["words"])
+            utt_words = str_list(attrs["words"])
             if utt in data.words_ctm and [w.word for w in data.words_ctm[utt]] != utt_words:
                 raise SerkitError(
                     f"the words of {utt!r} differ from {data_dir}/words.ctm",
@@ -176,13 +175,6 @@ def load_word_instances(
         )
     finally:
         store.close()
-
-
-def _as_list(value) -> list[str]:
-    """A ``words`` attribute as a list (the store keeps an empty list as the JSON string ``[]``)."""
-    if isinstance(value, str):
-        return json.loads(value) if value.startswith("[") else [value]
-    return [str(v) for v in value]
 
 
 def write_instance_store(

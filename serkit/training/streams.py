@@ -22,7 +22,6 @@ DataLoader workers.
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import os
 import zlib
@@ -33,7 +32,7 @@ import numpy as np
 
 from serkit import datadir
 from serkit.errors import SerkitError
-from serkit.store import FeatureStore
+from serkit.store import FeatureStore, str_list
 from serkit.training.statistics import speaker_statistics, training_statistics
 
 NORMALIZATIONS = (None, "utterance", "train", "speaker")
@@ -508,9 +507,7 @@ class WordFrameStream:
         """Each word's ``(start, end)``, its vector (source space) and whether it has one."""
         ctm = self.ctm.get(utt, [])
         if self.instances is not None:
-            found = self.instances.utt_attrs(utt).get("words", [])
-            found = json.loads(found) if isinstance(found, str) and found.startswith("[") else found
-            found = [found] if isinstance(found, str) else list(found)
+            found = str_list(self.instances.utt_attrs(utt).get("words", []))
             if found != [w.word for w in ctm]:
                 raise SerkitError(
                     f"the words of {utt!r} differ from words.ctm",
