@@ -238,13 +238,18 @@ class WordStream:
     def length(self, utt: str) -> int:
         return len(self.words(utt))
 
-    def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+    def vectors(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each word's vector (zeros when the file has none) and whether it has one."""
         kv = self.space
-        out = np.zeros((len(self.words(utt)), kv.vector_size), dtype=np.float32)
+        out = np.zeros((len(words), kv.vector_size), dtype=np.float32)
         known = np.zeros(len(out), dtype=bool)
-        for i, word in enumerate(self.words(utt)):
+        for i, word in enumerate(words):
             if word in kv.key_to_index:
                 out[i], known[i] = kv[word], True
+        return out, known
+
+    def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        out, known = self.vectors(self.words(utt))
         if self.normalize == "vocabulary":
             mean, std = self.stats
             out[known] = (out[known] - mean) / std
@@ -524,14 +529,8 @@ class WordFrameStream:
             return [], np.zeros((0, self.lookup.dim), dtype=np.float32), np.zeros(0, dtype=bool)
         words = self.lookup.words(utt)
         duration = self.frames.store.shape(utt)[0] * self.shift
-        times = word_times(words, ctm, duration)
-        kv = self.lookup.space
-        vectors = np.zeros((len(words), kv.vector_size), dtype=np.float32)
-        known = np.array([w in kv.key_to_index for w in words], dtype=bool)
-        for i, word in enumerate(words):
-            if known[i]:
-                vectors[i] = kv[word]
-        return times, vectors, known
+        vectors, known = self.lookup.vectors(words)
+        return word_times(words, ctm, duration), vectors, known
 
     def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         times, vectors, known = self._words(utt)
