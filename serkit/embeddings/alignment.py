@@ -127,10 +127,15 @@ class Alignment:
 # --------------------------------------------------------------------------- geometry
 
 
+def _steps(how: str) -> list[str]:
+    """The steps of a ``normalize`` setting (comma list; ``none`` and blanks dropped)."""
+    return [s.strip() for s in how.split(",") if s.strip() and s.strip() != "none"]
+
+
 def normalize_embeddings(x: np.ndarray, how: str) -> np.ndarray:
     """Apply MUSE's ``normalize_embeddings`` steps (comma list of ``center`` / ``renorm``; ``none``)."""
     x = np.array(x, dtype=np.float32)
-    for step in [s.strip() for s in how.split(",") if s.strip() and s.strip() != "none"]:
+    for step in _steps(how):
         if step == "center":
             x -= x.mean(axis=0, keepdims=True)
         elif step == "renorm":
@@ -144,7 +149,7 @@ def normalization_means(x: np.ndarray, how: str) -> np.ndarray:
     """The mean :func:`normalize_embeddings` removes at each ``center`` step of ``how`` (steps × dim)."""
     x = np.array(x, dtype=np.float32)
     means = []
-    for step in [s.strip() for s in how.split(",") if s.strip() and s.strip() != "none"]:
+    for step in _steps(how):
         if step == "center":
             means.append(x.mean(axis=0))
         x = normalize_embeddings(x, step)
@@ -156,7 +161,7 @@ def apply_normalization(x: np.ndarray, how: str, means: np.ndarray) -> np.ndarra
     rows of that space come out as :func:`normalize_embeddings` of the whole space makes them."""
     x = np.array(x, dtype=np.float32)
     centers = iter(np.asarray(means, dtype=np.float32))
-    for step in [s.strip() for s in how.split(",") if s.strip() and s.strip() != "none"]:
+    for step in _steps(how):
         x = x - next(centers) if step == "center" else normalize_embeddings(x, step)
     return x
 

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from serkit.embeddings.alignment import normalize_embeddings, procrustes, translation_precision
+from serkit.embeddings.alignment import AlignConfig, normalize_embeddings, procrustes, translation_precision
 from serkit.errors import SerkitError
 
-NORMALIZE = "renorm,center,renorm"  # as align-embeddings normalises before mapping
+NORMALIZE = AlignConfig.normalize  # as align-embeddings normalises before mapping
 MAX_PAIRS = 1_000_000  # word pairs for the Spearman correlation; above, a seeded sample
 MAX_QUERIES = 5_000  # instance queries for retrieval P@1; above, a seeded sample
 ALIGNED_KEYS = ("init", "mean_cosine", "p_at_1", "p_at_5")

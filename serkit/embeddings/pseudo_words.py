@@ -126,6 +126,11 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-8)
 
 
+def _with_bias(frames: np.ndarray) -> np.ndarray:
+    """``[frames, 1]``: the input of a ``(d+1) × d`` affine map."""
+    return np.hstack([frames, np.ones((len(frames), 1))])
+
+
 def learn_group_maps(
     frames: np.ndarray,
     speaker_of_frame: np.ndarray,
@@ -155,11 +160,11 @@ def learn_group_maps(
             pairs = back == own  # mutual nearest segments
             source = seg_frames[own[pairs]].reshape(-1, d)
             target = seg_frames[to_ref[pairs]].reshape(-1, d)
-            design = np.hstack([source, np.ones((len(source), 1))])
+            design = _with_bias(source)
             matrix = np.linalg.solve(design.T @ design + ridge * np.eye(d + 1), design.T @ target)
             maps[group].append(matrix)
             rows = group_of_frame == group
-            mapped[rows] = np.hstack([frames[rows], np.ones((rows.sum(), 1))]) @ matrix
+            mapped[rows] = _with_bias(frames[rows]) @ matrix
         frames = speaker_cmvn(mapped, speaker_of_frame)
     return frames, {g: np.asarray(m).reshape(-1, d + 1, d) for g, m in maps.items()}
 
@@ -172,7 +177,7 @@ def apply_group_maps(frames, speaker_of_frame, group_of_frame, maps: dict[str, n
         for group, matrices in maps.items():
             rows = group_of_frame == group
             if rows.any():
-                mapped[rows] = np.hstack([frames[rows], np.ones((rows.sum(), 1))]) @ matrices[r]
+                mapped[rows] = _with_bias(frames[rows]) @ matrices[r]
         frames = speaker_cmvn(mapped, speaker_of_frame)
     return frames
 
