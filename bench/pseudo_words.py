@@ -68,9 +68,7 @@ def main() -> None:
         for seed in [int(s) for s in args.seeds.split(",") if s]:
             w2v = train_word2vec([args.data], None, min_count=5, seed=seed)
             ref = train_word2vec([args.data], None, min_count=5, seed=seed + 1)
-            train_pseudo_words(
-                args.data, args.store, out / f"pw{seed}", PseudoWordConfig(seed=seed)
-            )
+            train_pseudo_words(args.data, args.store, out / f"pw{seed}", PseudoWordConfig(seed=seed))
             pw = load_vectors(out / f"pw{seed}" / "pw.bin")
             rows.append((p_at_1(pw, w2v, seed), p_at_1(ref, w2v, seed)))
             print(f"seed={seed} pseudo_words_p_at_1={rows[-1][0]:.3f} word2vec_ref_p_at_1={rows[-1][1]:.3f}")
