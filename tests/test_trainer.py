@@ -196,3 +196,15 @@ def test_a_fold_of_an_extending_config_trains_in_its_default_exp_dir(task: Path)
     assert resolved["data"]["sets"]["dev"] == "data/fold1/dev" and resolved["optim"]["lr"] == 0.02
     assert resolved["model"] == TINY_CONFIG["model"] and resolved["train"]["epochs"] == 1
     assert (exp / "checkpoints" / "best.pt").is_file() and (exp / "env.txt").is_file()
+
+
+def test_bf16_autocast_trains_on_the_cpu(task: Path) -> None:
+    """``train.amp: bf16`` autocasts to bfloat16 on the CPU too (``true`` is float16 on CUDA only)."""
+    assert trainer.amp_dtype(True, torch.device("cpu")) is None
+    assert trainer.amp_dtype(True, torch.device("cuda")) == torch.float16
+    assert trainer.amp_dtype("bf16", torch.device("cpu")) == torch.bfloat16
+    summary = train_in_process(task, "exp/bf16", "train.amp=bf16", "train.device=cpu")
+    rows = history(task / "exp" / "bf16")
+    assert summary.best_value >= 0.9 and rows[-1]["train_loss"] < rows[0]["train_loss"] / 2
+    reference = history(task / "exp" / "ref")
+    assert [r["train_loss"] for r in rows[:2]] != [r["train_loss"] for r in reference[:2]]  # other arithmetic

@@ -62,6 +62,7 @@ def test_config_defaults_overrides_and_derived_values(tmp_path: Path) -> None:
         ("optim.learning_rate=1", "unknown key optim.learning_rate"),
         ("trainer.epochs=3", "unknown config section"),
         ("train.mode=up", "train.mode"),
+        ("train.amp=fp8", "train.amp"),
         ("data.streams.3.max_frames=1", "not an index"),
         ("data.streams.nosuchstream.max_frames=1", "not an index"),
         ("novalue", "bad override"),
@@ -399,3 +400,30 @@ def test_vocabulary_normalisation_of_word_vectors(tmp_path: Path) -> None:
     assert np.allclose(WordStream({**spec, "normalize": None}, data).read("u1")[0], vectors[0])
     with pytest.raises(SerkitError, match="use null or vocabulary"):
         WordStream({**spec, "normalize": "train"}, data)
+
+
+def test_turn_split_puts_subject_and_partner_frames_in_separate_halves(tmp_path: Path) -> None:
+    """The SEWA authors' interlocutor split (methods.md §A.1): frames round(start)..round(end) of a
+    subject turn fill the first half, every other frame the second."""
+    with StoreWriter(tmp_path / "w.h5", "t", {}, frame_shift=0.1, frame_length=0.1, sample_rate=22050) as w:
+        w.put("rec1", np.arange(1, 21, dtype=float).reshape(10, 2))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "turns").write_text("rec1 0.21 0.44\nrec1 0.86 2.0\n")
+    spec = {**FrameStream.DEFAULTS, "name": "waveform", "store": str(tmp_path / "w.h5"), "turn_split": True}
+    stream = FrameStream.open(spec, datadir.DataDir(path=tmp_path / "data"), {})
+    frames = stream.read("rec1")
+    original = np.arange(1, 21, dtype=float).reshape(10, 2)
+    subject = [2, 3, 4, 9]  # round(2.1)=2 .. round(4.4)=4; round(8.6)=9 .. clipped at the last frame
+    assert stream.dim == 4 and frames.shape == (10, 4)
+    for i in range(10):
+        inside = i in subject
+        assert np.array_equal(frames[i, :2], original[i] if inside else [0, 0])
+        assert np.array_equal(frames[i, 2:], [0, 0] if inside else original[i])
+    assert np.array_equal(stream.read("rec1", 2, 5), frames[2:5])  # a chunk is cut from the same grid
+    (tmp_path / "data" / "turns").write_text("rec1 0.21 0.44\nrec1 0.9\n")
+    with pytest.raises(SerkitError, match="not 'utt start end'") as err:
+        FrameStream.open(spec, datadir.DataDir(path=tmp_path / "data"), {})
+    assert err.value.line == 2
+    (tmp_path / "data" / "turns").unlink()
+    with pytest.raises(SerkitError, match="turn_split needs the data dir's turns"):
+        FrameStream.open(spec, datadir.DataDir(path=tmp_path / "data"), {})

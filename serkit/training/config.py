@@ -51,7 +51,7 @@ whose keys are the model's own hyper-parameters)::
       num_workers: 0
       bucket: true              # batch utterances of similar length together
       device: auto              # auto | cpu | cuda
-      amp: true                 # mixed precision, used only on CUDA
+      amp: true                 # true: float16 on CUDA only | bf16: bfloat16 on CPU or CUDA | false
       deterministic: true
 
 Stream types: ``frames`` (``store[utt]``, frames × dims), ``words`` (a vector per word of ``text``
@@ -131,6 +131,7 @@ CHOICES = {
     "optim.name": ("adam", "sgd"),
     "train.mode": ("max", "min"),
     "train.device": ("auto", "cpu", "cuda"),
+    "train.amp": (True, False, "bf16"),
 }
 
 
@@ -366,7 +367,9 @@ def resolve(raw: dict, source: str | Path | None = None) -> dict:
         section, name = key.split(".")
         if config[section][name] not in allowed:
             raise SerkitError(
-                f"{key} is {config[section][name]!r}", path=source, hint=f"use one of {', '.join(allowed)}"
+                f"{key} is {config[section][name]!r}",
+                path=source,
+                hint=f"use one of {', '.join(str(a).lower() for a in allowed)}",
             )
     if config["train"]["batch_size"] < 1 or config["train"]["epochs"] < 0:
         raise SerkitError("train.batch_size must be >= 1 and train.epochs >= 0", path=source)

