@@ -4,7 +4,8 @@ and the corpus it came from.
 ``serkit results RECIPE_DIR [--out FILE]`` → :func:`write_results`: collects every score under
 ``RECIPE_DIR/exp`` (:mod:`serkit.scoring`) and writes ``RECIPE_DIR/RESULTS.md`` (or FILE): a
 header naming the corpus, one table per protocol (set, data dir, classes, utterances, folds,
-corpus), a row per config with our metrics, the corpus, the exp path, and the paper's figure
+corpus), a row per config with our metrics, how it was trained (optimiser, learning rate, batch,
+epochs, from the exp's ``config.yaml``), the corpus, the exp path, and the paper's figure
 beside ours, read from ``RECIPE_DIR/paper.yaml``::
 
     paper: Xu et al., Learning alignment for multimodal emotion recognition (Interspeech 2019)
@@ -204,7 +205,7 @@ def _protocol_table(
     for c in columns:
         name = c.upper() if c in PERCENT_METRICS else c
         header += [name, f"paper {name}"] if c in with_paper else [name]
-    header += ["paper row", "corpus", "exp"]
+    header += ["training", "paper row", "corpus", "exp"]
     definitions = first["protocol"]["definitions"]
     lines = [
         f"### {set_name}: {first['protocol']['split']}",
@@ -225,9 +226,28 @@ def _protocol_table(
             cells.append("—" if value is None else _value_text(c, value))
             if c in with_paper:
                 cells.append(str(figures[c]) if c in figures else "—")
-        cells += [str(row.get("label", "")), corpus_label(result), f"`{os.path.relpath(exp, recipe_dir)}`"]
+        cells += [training_summary(exp, result), str(row.get("label", "")), corpus_label(result)]
+        cells.append(f"`{os.path.relpath(exp, recipe_dir)}`")
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
+
+
+def training_summary(exp: Path, result: dict) -> str:
+    """How the row's model was trained, from its ``config.yaml`` (a fold's, for fold aggregates):
+    optimiser and learning rate, batch (× frames per chunk), epochs, and the epoch scored."""
+    folds = result["protocol"].get("folds") or []
+    configs = [exp / "config.yaml"] + [exp / fold / "config.yaml" for fold in folds]
+    path = next((c for c in configs if c.is_file()), None)
+    if path is None:
+        return "—"
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    optim, train = config.get("optim") or {}, config.get("train") or {}
+    chunk = (config.get("data") or {}).get("chunk_frames")
+    text = f"{optim.get('name')} {optim.get('lr'):g}, batch {train.get('batch_size')}"
+    text += f" × {chunk} frames" if chunk else ""
+    text += f", {train.get('epochs')} epochs"
+    epoch = result["protocol"].get("checkpoint_epoch")
+    return text + (f" (epoch {epoch} scored)" if epoch is not None else "")
 
 
 SPACE_COLUMNS = (
