@@ -69,6 +69,35 @@ def ccc_traces(predictions, dims: list[str], path: Path, label: str, recordings:
     return path
 
 
+def recording_traces(predictions, dims: list[str], out_dir: Path, label: str) -> list[Path]:
+    """One PNG per recording (frame-level regression): reference and prediction of every dimension
+    over its label frames, each panel titled with the recording's CCC; ``out_dir/<utterance>.png``."""
+    from serkit.metrics import ccc
+
+    plt = _pyplot()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for p in predictions:
+        out, ref = np.atleast_2d(p.output), np.atleast_2d(p.target)
+        frames = np.arange(len(ref))
+        fig, axes = plt.subplots(len(dims), 1, figsize=(9, 1.9 * len(dims)), sharex=True, squeeze=False)
+        for d, name in enumerate(dims):
+            ax = axes[d, 0]
+            ax.plot(frames, ref[:, d], color="black", lw=1, label="reference")
+            ax.plot(frames, out[: len(ref), d], color="tab:orange", lw=1, label="predicted")
+            ax.set_ylabel(name)
+            ax.set_title(f"{name}: CCC {ccc(out[: len(ref), d], ref[:, d]):.3f}", fontsize=8, loc="right")
+        axes[0, 0].legend(fontsize=8, loc="upper left")
+        axes[0, 0].set_title(f"{label}: {p.utt}", fontsize=9, loc="left")
+        axes[-1, 0].set_xlabel("label frame")
+        fig.tight_layout()
+        path = out_dir / f"{str(p.utt).replace('/', '_')}.png"
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
 def curves(history: list[dict], train_cfg: dict, path: Path) -> Path:
     """Losses (train, dev) and the selection metric per epoch, best epoch marked."""
     plt = _pyplot()

@@ -77,6 +77,8 @@ def score_one(exp: Experiment, set_name: str, device) -> dict:
         plots.confusion(result, exp.plot_file(f"confusion_{key}.png"))
     else:
         plots.ccc_traces(predictions, task["dims"], exp.plot_file(f"ccc_{key}.png"), key)
+        if task["level"] == "frame":
+            plots.recording_traces(predictions, task["dims"], exp.plot_file(f"traces_{key}"), key)
     if exp.history_file.is_file():
         plots.curves(json.loads(exp.history_file.read_text()), config["train"], exp.plot_file("curves.png"))
     return result
