@@ -292,6 +292,26 @@ def read_durations(path: Path, on_error: ErrorSink = _raise) -> dict[str, float]
     return out
 
 
+def read_turns(path: Path, on_error: ErrorSink = _raise) -> dict[str, list[tuple[float, float]]]:
+    """Read ``turns`` (SEWA): ``utt start end`` lines, the subject's speaking turns in seconds."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for number, line in iter_lines(path, on_error):
+        fields = line.split()
+        times = [_parse_time(f) for f in fields[1:]] if len(fields) == 3 else []
+        if len(times) != 2 or None in times or times[0] > times[1]:
+            on_error(
+                SerkitError(
+                    f"turn line {line!r} is not 'utt start end' with start <= end (seconds)",
+                    path=path,
+                    line=number,
+                    hint="fix the line, or rerun prepare-data",
+                )
+            )
+            continue
+        out.setdefault(fields[0], []).append((times[0], times[1]))
+    return out
+
+
 def _line_of(path: Path, key: str) -> int | None:
     for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
         if raw.split(maxsplit=1)[:1] == [key.encode("utf-8")]:

@@ -55,8 +55,9 @@ def test_a_pseudo_word_row_differs_from_its_speech2vec_row_in_the_space_only(pat
 
 @pytest.mark.parametrize("path", [p for p in ROWS if p.parent.parent.name == "sewa"], ids=lambda p: p.name)
 def test_a_sewa_row_builds_its_model_on_the_label_grid(path: Path) -> None:
-    """Every SEWA row builds (waveform 2,205 samples, 100-d word frames) and reads the semantic
-    vectors from audio unless it says it looks transcripts up (Word2Vec, *_lookup)."""
+    """Every SEWA row builds (waveform 2,205 samples, 4,410 with the subject/partner split; 100-d
+    word frames) and reads the semantic vectors from audio unless it says it looks transcripts up
+    (Word2Vec, *_lookup)."""
     import torch
 
     from serkit.experiment import build_model
@@ -64,8 +65,11 @@ def test_a_sewa_row_builds_its_model_on_the_label_grid(path: Path) -> None:
     config = configs.load(path)
     task = {**config["task"], "dims": ["arousal", "valence", "liking"]}
     streams = {s["name"]: s for s in config["data"]["streams"]}
-    model = build_model(config, task, {name: 2205 if name == "waveform" else 100 for name in streams})
-    inputs = {name: torch.zeros(1, 4, 2205 if name == "waveform" else 100) for name in streams}
+    samples = 4410 if streams.get("waveform", {}).get("turn_split") else 2205
+    assert (samples == 4410) == (path.stem == "attention_code")  # the authors' code splits, the paper not
+    dims = {name: samples if name == "waveform" else 100 for name in streams}
+    model = build_model(config, task, dims)
+    inputs = {name: torch.zeros(1, 4, dims[name]) for name in streams}
     masks = {name: torch.ones(1, 4, dtype=torch.bool) for name in streams}
     assert model.eval()(inputs, masks).shape == (1, 4, 3)
     semantic = streams.get("semantic")

@@ -48,6 +48,11 @@ class FrameStream:
     ``normalize: speaker`` those of every frame of the utterance's speaker in the data dir read
     (Kaldi's per-speaker CMVN through ``utt2spk``: a speaker's habitual level and timbre are
     removed, what varies between that speaker's utterances stays).
+
+    ``turn_split: true`` (the SEWA authors' interlocutor split, methods.md §A.1) doubles each frame:
+    a frame inside one of the subject's turns (the data dir's ``turns``, frames
+    ``label_frame(start)`` .. ``label_frame(end)`` on the store's ``frame_shift``) keeps its values in
+    the first half and zeros in the second, every other frame the other way round.
     """
 
     TYPE = "frames"
@@ -59,6 +64,7 @@ class FrameStream:
         "normalize": None,
         "stats_from": None,
         "pad": "batch",
+        "turn_split": False,
     }
     REQUIRED = ("store",)
     REFERENCES: dict[str, str] = {}
@@ -66,9 +72,25 @@ class FrameStream:
     @classmethod
     def open(cls, spec: dict, data: datadir.DataDir, refs: dict) -> FrameStream:
         """The stream for ``data`` (``{set}`` in ``store`` = the data dir's base name)."""
-        return cls(spec, data.path.name if data.path is not None else "", data.utt2spk)
+        turns = None
+        if spec.get("turn_split"):
+            path = (data.path or Path(".")) / "turns"
+            if not path.is_file():
+                raise SerkitError(
+                    f"stream {spec['name']}: turn_split needs the data dir's turns",
+                    path=path,
+                    hint="prepare the data dir with prepare-data sewa, or set turn_split: false",
+                )
+            turns = datadir.read_turns(path)
+        return cls(spec, data.path.name if data.path is not None else "", data.utt2spk, turns)
 
-    def __init__(self, spec: dict, set_name: str, utt2spk: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        spec: dict,
+        set_name: str,
+        utt2spk: dict[str, str] | None = None,
+        turns: dict[str, list[tuple[float, float]]] | None = None,
+    ) -> None:
         self.name = spec["name"]
         self.path = Path(str(spec["store"]).replace("{set}", set_name))
         self.max_len = spec["max_frames"]
@@ -80,6 +102,13 @@ class FrameStream:
                 hint="use null, utterance, train or speaker",
             )
         self.store = FeatureStore(self.path)
+        self.turns = turns
+        if turns is not None:
+            self.shift = self.store.attrs.get("frame_shift")
+            if not self.shift:
+                raise SerkitError(
+                    f"stream {self.name}: turn_split needs the store's frame_shift", path=self.path
+                )
         if self.normalize == "train":
             stats_dir = Path(spec["stats_from"])
             stats_store = str(spec["store"]).replace("{set}", stats_dir.name)
@@ -105,7 +134,7 @@ class FrameStream:
     @property
     def dim(self) -> int:
         shape = self.store.shape(self.store.keys()[0])
-        return int(shape[1]) if len(shape) > 1 else 1
+        return (int(shape[1]) if len(shape) > 1 else 1) * (2 if self.turns is not None else 1)
 
     def length(self, utt: str) -> int:
         n = self.store.shape(utt)[0]
@@ -120,8 +149,20 @@ class FrameStream:
         elif self.normalize == "speaker":
             mean, std = self.speaker_stats[self.utt2spk[utt]]
             frames = (frames - mean) / std
+        if self.turns is not None:
+            frames = self._split_turns(utt, frames)
         frames = frames[start:stop]
         return frames if self.max_len is None else frames[: self.max_len]
+
+    def _split_turns(self, utt: str, frames: np.ndarray) -> np.ndarray:
+        subject = np.zeros(len(frames), dtype=bool)
+        for start, end in self.turns.get(utt, []):
+            first, last = max(label_frame(start, self.shift), 0), label_frame(end, self.shift)
+            subject[first : last + 1] = True
+        out = np.zeros((len(frames), 2 * frames.shape[1]), dtype=frames.dtype)
+        out[subject, : frames.shape[1]] = frames[subject]
+        out[~subject, frames.shape[1] :] = frames[~subject]
+        return out
 
 
 class WordStream:
