@@ -22,6 +22,8 @@ nj=2                    # parallel jobs: corpus generation, ASR, feature extract
 ngpu=0                  # 0: CPU | 1: one CUDA GPU | N: N GPUs through torchrun (DDP)
 fast=false              # true: a handful of epochs everywhere (CI)
 fast_epochs=2           # epochs of every training with --fast true
+train_opts=             # extra config values for every training, "key=value ...", e.g. "train.epochs=40 optim.lr=0.001"
+train_jobs=1            # configs trained at once (stage 5), each on nproc/train_jobs CPU threads, logs in exp/log
 seed=1                  # random seed of the embedding and model training
 cmd=local               # how jobs run: local, or "slurm <sbatch options>" (cmd.sh may set feat_cmd, train_cmd apart)
 
@@ -87,14 +89,17 @@ prepare_sets() {
 
 # train_config CONFIG FOLD [--set k=v ...]: train conf/CONFIG.yaml into exp/CONFIG[/FOLD] ({fold} in
 # the config names FOLD's data and embeddings), on CPU, one GPU, or N GPUs through torchrun
-# (--ngpu), locally or through $train_cmd.
+# (--ngpu), locally or through $train_cmd. Later values win: --fast's epochs, the --set arguments,
+# then --train-opts.
 train_config() {
   local config=$1 fold=${2#-}; shift 2
   local exp="exp/$config${fold:+/$fold}"
   local args=(--config "conf/$config.yaml" --exp "$exp" ${fold:+--fold "$fold"} --set "train.seed=$seed")
-  [ "$fast" = true ] && args+=(--set "train.epochs=$fast_epochs")
   if [ "$ngpu" -gt 0 ]; then args+=(--set train.device=cuda); else args+=(--set train.device=cpu); fi
+  [ "$fast" = true ] && args+=(--set "train.epochs=$fast_epochs")
   args+=("$@")
+  local value
+  for value in $train_opts; do args+=(--set "$value"); done
   local launcher=(serkit train)
   if [ "$ngpu" -gt 1 ]; then
     launcher=(python -m torch.distributed.run --standalone --nproc_per_node "$ngpu" -m serkit train)
@@ -107,6 +112,10 @@ train_config() {
   fi
 }
 
+# config_opts CONFIG: `--set key=value` arguments of CONFIG's training beyond its config file; none
+# here, a recipe may redefine it (recipes/sewa: the mini corpus's budget).
+config_opts() { :; }
+
 # train_configs "CONFIGS": stage 5, every config on every fold of the protocol. Exp dirs of a
 # stale earlier run are removed first; an interrupted training resumes.
 train_configs() {
@@ -115,9 +124,55 @@ train_configs() {
   for config in $1; do
     stage_fresh "exp/$config"
     for fold in $fold_names; do
-      train_config "$config" "$fold"
+      # shellcheck disable=SC2046  # config_opts prints separate words
+      in_background "$train_jobs" "exp/log/train.$config${fold#-}.log" \
+        train_config "$config" "$fold" $(config_opts "$config")
     done
   done
+  wait_background
+}
+
+# in_background JOBS LOG CMD...: with JOBS 1, run CMD here. Otherwise start it in the background,
+# its output in LOG, on nproc/JOBS CPU threads, once fewer than JOBS are running; wait_background
+# waits for all of them.
+__bg_pids=()
+__bg_logs=()
+in_background() {
+  local jobs=$1 logfile=$2
+  shift 2
+  if [ "$jobs" -le 1 ]; then
+    "$@"
+    return
+  fi
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 1; done
+  mkdir -p "$(dirname "$logfile")"
+  log "in the background (log: $logfile): $*"
+  (
+    export OMP_NUM_THREADS=$(($(nproc) / jobs > 0 ? $(nproc) / jobs : 1))
+    "$@"
+  ) >"$logfile" 2>&1 &
+  __bg_pids+=("$!")
+  __bg_logs+=("$logfile")
+}
+
+# wait_background: wait for every in_background job and show its log; if one failed, say which
+# (with its log's last lines) and return 1.
+wait_background() {
+  local i status failed=0
+  for i in "${!__bg_pids[@]}"; do
+    status=0
+    wait "${__bg_pids[i]}" || status=$?
+    if [ "$status" -ne 0 ]; then
+      tail -n 20 "${__bg_logs[i]}" >&2
+      log "failed with exit code $status; its log: ${__bg_logs[i]}"
+      failed=1
+    else
+      grep -v '^\s*$' "${__bg_logs[i]}" | tail -n 3 >&2
+    fi
+  done
+  __bg_pids=()
+  __bg_logs=()
+  return "$failed"
 }
 
 # score_configs "CONFIGS": stage 6, each config on each scored set of the protocol (folds: mean
@@ -126,9 +181,10 @@ score_configs() {
   local config set_name device=cpu sets=()
   [ "$ngpu" -gt 0 ] && device=cuda
   for set_name in $(score_sets); do sets+=(--set "$set_name"); done
-  for config in $1; do
-    serkit score "exp/$config" "${sets[@]}" --device "$device"  # one process scores every set
+  for config in $1; do  # one process scores every set
+    in_background "$train_jobs" "exp/log/score.$config.log" serkit score "exp/$config" "${sets[@]}" --device "$device"
   done
+  wait_background
   serkit results . --out exp/RESULTS.md
   cat exp/RESULTS.md
   if cmp -s exp/RESULTS.md RESULTS.md; then

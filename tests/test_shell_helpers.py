@@ -126,3 +126,31 @@ def test_log_lines_carry_a_timestamp(tmp_path: Path) -> None:
     r = _run(tmp_path)
     line = next(x for x in r.stderr.splitlines() if "Stage 1" in x)
     assert line[:4].isdigit() and "T" in line[:20] and "(run.sh:" in line
+
+
+BACKGROUND = """set -euo pipefail
+. {repo}/bin/stage.sh
+. {repo}/bin/recipe.sh
+job() {{ echo "job $1 threads=${{OMP_NUM_THREADS-}}"; [ "$1" != bad ]; }}
+for name in {names}; do in_background 2 "logs/$name.log" job "$name"; done
+wait_background && echo "all ok" || echo "failed"
+in_background 1 unused.log job here
+"""
+
+
+def _background(tmp_path: Path, names: str) -> subprocess.CompletedProcess:
+    script = tmp_path / "bg.sh"
+    script.write_text(BACKGROUND.format(repo=REPO, names=names))
+    return subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True, text=True, check=False)
+
+
+def test_background_jobs_log_to_files_and_a_failure_is_reported(tmp_path: Path) -> None:
+    r = _background(tmp_path, "a b c")
+    assert r.returncode == 0, r.stderr
+    assert "all ok" in r.stdout and "job here" in r.stdout  # one job at a time runs in the foreground
+    for name in "abc":
+        threads = (tmp_path / "logs" / f"{name}.log").read_text().split(f"job {name} threads=")[1]
+        assert int(threads) >= 1  # nproc / 2 CPU threads each
+    r = _background(tmp_path, "a bad c")
+    assert "failed" in r.stdout and "all ok" not in r.stdout
+    assert "failed with exit code 1; its log: logs/bad.log" in r.stderr

@@ -37,7 +37,7 @@ fi
 stage_skip 3 "no embeddings: the baseline uses acoustic features only"
 stage_skip 4 "no embedding spaces to align"
 
-if stage_begin 5 "train: $configs" configs fast fast_epochs seed; then
+if stage_begin 5 "train: $configs" configs fast fast_epochs seed train_opts; then
   train_configs "$configs"
   stage_done 5
 fi

@@ -81,7 +81,7 @@ elif stage_begin 4 "align each speech space onto Word2Vec (unsupervised) and mea
   stage_done 4
 fi
 
-if stage_begin 5 "train: $configs" configs fast fast_epochs seed; then
+if stage_begin 5 "train: $configs" configs fast fast_epochs seed train_opts; then
   train_configs "$configs"
   stage_done 5
 fi

@@ -47,7 +47,7 @@ fi
 
 stage_skip 4 "the model learns the speech-text alignment itself (attention); no embedding-space alignment"
 
-if stage_begin 5 "train: $configs" configs fast fast_epochs seed; then
+if stage_begin 5 "train: $configs" configs fast fast_epochs seed train_opts; then
   train_configs "$configs"
   stage_done 5
 fi
