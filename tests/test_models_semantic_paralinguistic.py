@@ -232,6 +232,28 @@ def test_checkpointing_the_cnn_changes_no_gradient(variant: str, monkeypatch) ->
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+def test_inference_runs_the_cnn_in_groups_with_the_same_outputs(variant: str, monkeypatch) -> None:
+    """Without gradients the CNN takes INFERENCE_FRAMES frames (whole utterances across frames) at a
+    time, so scoring a long recording keeps its memory bounded; the outputs do not change."""
+    torch.manual_seed(0)
+    model = build("tzirakis_concat", variant, checkpoint_frames=None).eval()
+    inputs, masks = batch()
+    with torch.no_grad():
+        whole = model(inputs, masks)
+        stacks = []
+        cnn = model.encoders["waveform"]
+        monkeypatch.setattr(
+            cnn, "_stack", lambda x, lengths=None: stacks.append(len(x)) or type(cnn)._stack(cnn, x, lengths)
+        )
+        monkeypatch.setattr(module, "INFERENCE_FRAMES", 5)
+        grouped = model(inputs, masks)
+    assert stacks == (
+        [5, 5, 5, 1] if variant == "paper" else [1, 1, 1, 1]
+    )  # 16 real frames; 4 utterances of 7
+    torch.testing.assert_close(grouped, whole)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_mixed_precision_runs(variant: str) -> None:
     """The trainer's autocast (CUDA there; bfloat16 on CPU here) reaches every layer."""
     torch.manual_seed(0)

@@ -106,6 +106,9 @@ VARIANTS: dict[str, dict] = {
     },
 }
 ACTIVATIONS = {"linear": nn.Identity, "relu": nn.ReLU, "tanh": nn.Tanh}
+INFERENCE_FRAMES = 2048
+"""Frames the CNN runs at once without gradients (``checkpoint_frames`` when set): the first
+convolution's output is about 0.44 MB a frame, so a whole recording at once would need gigabytes."""
 
 
 def _activation(name: str) -> nn.Module:
@@ -165,18 +168,23 @@ class WaveformCNN(nn.Module):
         return x
 
     def _run(self, x: torch.Tensor, lengths: torch.Tensor | None, rows: int) -> torch.Tensor:
-        """``_stack`` over the rows of ``x``, in groups of ``rows`` checkpointed while training."""
-        if self.checkpoint_frames is None or not torch.is_grad_enabled() or x.shape[0] <= rows:
+        """``_stack`` over the rows of ``x`` in groups of ``rows``: checkpointed while training (with
+        ``checkpoint_frames``), one group after another without gradients (bounded memory)."""
+        grad = torch.is_grad_enabled()
+        if x.shape[0] <= rows or (grad and self.checkpoint_frames is None):
             return self._stack(x, lengths)
         parts = []
         for start in range(0, x.shape[0], rows):
             part = lengths[start : start + rows] if lengths is not None else None
-            parts.append(checkpoint(self._stack, x[start : start + rows], part, use_reentrant=False))
+            if grad:
+                parts.append(checkpoint(self._stack, x[start : start + rows], part, use_reentrant=False))
+            else:
+                parts.append(self._stack(x[start : start + rows], part))
         return torch.cat(parts)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         batch, frames, samples = x.shape
-        group = self.checkpoint_frames or 1
+        group = self.checkpoint_frames or INFERENCE_FRAMES
         if self.across_frames:
             lengths = mask.sum(1) * samples
             signal = (x * mask.unsqueeze(-1).to(x.dtype)).reshape(batch, 1, frames * samples)
