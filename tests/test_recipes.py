@@ -45,7 +45,15 @@ STAGE_FILES = {
 }  # fmt: skip
 # Each kind of SEWA row once (one model of each registry name, both test-time paths, both speech spaces);
 # test_recipe_configs builds every row's model.
-SEWA_CI_CONFIGS = ["paralinguistic", "w2v_only", "concat", "attention", "attention_lookup", "pw_attention"]
+SEWA_CI_CONFIGS = [
+    "paralinguistic",
+    "w2v_only",
+    "concat",
+    "attention",
+    "attention_lookup",
+    "attention_code",
+    "pw_attention",
+]
 CLASSIFICATION_PLOTS = ("plots/curves.png", "plots/confusion_test.png")
 REGRESSION_PLOTS = ("plots/curves.png", "plots/ccc_dev.png", "plots/ccc_test.png")
 
@@ -106,6 +114,9 @@ def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: st
                 for dim in ("arousal", "valence", "liking", "mean"):
                     assert -1.0 <= scores["metrics"][f"ccc_{dim}"] <= 1.0, (config, set_name, dim)
                 assert scores["protocol"]["dims"] == ["arousal", "valence", "liking"]
+                recordings = (recipe / "data" / set_name / "utt2spk").read_text().split("\n")[:-1]
+                for utt in (line.split()[0] for line in recordings):  # a trace plot per scored recording
+                    assert (exp / "plots" / f"traces_{set_name}" / f"{utt}.png").exists(), (config, utt)
             continue
         scores = _check_scores(recipe, config)
         metrics = scores["metrics"]
