@@ -134,10 +134,10 @@ def test_results_tables_per_protocol_with_the_papers_figures(recipe: Path, monke
     assert len(protocols) == 3 and all(line.startswith(f"Protocol: {mini};") for line in protocols)
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert rows and all(f"| {mini} |" in row for row in rows)
-    header = "| config | WA | paper WA | UA | paper UA | F1 | paper row | corpus | exp |"
+    header = "| config | WA | paper WA | UA | paper UA | F1 | training | paper row | corpus | exp |"
     assert tables[1] == tables[2] == header
     assert (
-        tables[0] == "| config | WA | UA | F1 | paper row | corpus | exp |"
+        tables[0] == "| config | WA | UA | F1 | training | paper row | corpus | exp |"
     )  # the paper gives no dev figures
     tiny = json.loads(Path("exp/tiny/scores/test.json").read_text())["metrics"]
     row = f"| `tiny` | {100 * tiny['wa']:.2f} | 70.1 | {100 * tiny['ua']:.2f} | 68.49 |"
@@ -194,10 +194,12 @@ def test_frame_level_regression_trains_on_ccc_and_scores_traces(tmp_path: Path) 
     assert m["ccc_per_recording_arousal"] != m["ccc_arousal"] and m["utterances"] == 4
     assert result["protocol"]["dims"] == ["arousal", "valence"] and result["protocol"]["level"] == "frame"
     assert (tmp_path / "exp" / "ccc" / "plots" / "ccc_test.png").read_bytes()[:4] == PNG
-    assert (
-        "| config | ccc_arousal | ccc_valence | ccc_mean | paper row | corpus | exp |"
-        in (tmp_path / "RESULTS.md").read_text()
-    )
+    traces = sorted(p.name for p in (tmp_path / "exp" / "ccc" / "plots" / "traces_test").iterdir())
+    assert traces == [f"{u}.png" for u in datadir.load(tmp_path / "data" / "test").utts]  # one a recording
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| config | ccc_arousal | ccc_valence | ccc_mean | training | paper row | corpus | exp |" in text
+    epoch = result["protocol"]["checkpoint_epoch"]
+    assert f"| adam 0.01, batch 4 × 20 frames, 8 epochs (epoch {epoch} scored) |" in text
 
 
 def test_the_corpus_label_says_what_the_meta_json_says_and_nothing_more() -> None:

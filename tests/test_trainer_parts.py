@@ -42,7 +42,7 @@ def test_config_defaults_overrides_and_derived_values(tmp_path: Path) -> None:
     assert config["optim"]["lr"] == 5e-4 and config["optim"]["name"] == "adam"
     assert config["data"]["streams"][0] == {
         "name": "acoustic", "type": "frames", "store": "feats/{set}.h5", "max_frames": 100,
-        "normalize": None, "stats_from": None, "pad": "batch",
+        "normalize": None, "stats_from": None, "pad": "batch", "turn_split": False,
     }  # fmt: skip
     assert (config["loss"]["type"], config["train"]["metric"], config["train"]["mode"]) == (
         "ce",
