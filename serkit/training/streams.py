@@ -157,8 +157,7 @@ class FrameStream:
     def _split_turns(self, utt: str, frames: np.ndarray) -> np.ndarray:
         subject = np.zeros(len(frames), dtype=bool)
         for start, end in self.turns.get(utt, []):
-            first, last = max(label_frame(start, self.shift), 0), label_frame(end, self.shift)
-            subject[first : last + 1] = True
+            subject[label_span(start, end, self.shift, len(frames))] = True
         out = np.zeros((len(frames), 2 * frames.shape[1]), dtype=frames.dtype)
         out[subject, : frames.shape[1]] = frames[subject]
         out[~subject, frames.shape[1] :] = frames[~subject]
@@ -407,6 +406,13 @@ def label_frame(t: float, shift: float) -> int:
     return round(Fraction(t) / Fraction(repr(float(shift))))
 
 
+def label_span(start: float, end: float, shift: float, frames: int) -> slice:
+    """The frames ``label_frame(start)`` .. ``label_frame(end)`` inclusive, clipped to a grid of
+    ``frames`` (empty when the span falls outside it): a word's or a turn's frames (methods.md §A.1-A.2)."""
+    first, last = max(label_frame(start, shift), 0), min(label_frame(end, shift), frames - 1)
+    return slice(first, max(first, last + 1))
+
+
 def word_frames(
     times: list[tuple[float, float]], vectors: np.ndarray, frames: int, shift: float, dim: int
 ) -> np.ndarray:
@@ -415,9 +421,7 @@ def word_frames(
     frame), zeros where no word is (Tzirakis et al. 2021 §3; methods.md §A.2)."""
     out = np.zeros((frames, dim), dtype=np.float32)
     for (start, end), vector in zip(times, vectors, strict=True):
-        first, last = max(label_frame(start, shift), 0), min(label_frame(end, shift), frames - 1)
-        if first <= last:
-            out[first : last + 1] = vector
+        out[label_span(start, end, shift, frames)] = vector
     return out
 
 
