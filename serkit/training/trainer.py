@@ -90,8 +90,8 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 
 def amp_dtype(amp: bool | str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype of ``train.amp``: true = float16 on CUDA (none on the CPU), bf16 = bfloat16
-    on either (on a CPU with AVX-512 BF16 the waveform CNN of paper 001 trains 2.3× faster per frame
-    on one thread, 1.25× faster per epoch on two)."""
+    on either (on a CPU with AVX-512 BF16 the waveform CNN of paper 001 trains about 1.45× faster per
+    step: ``bench/waveform_cnn.py``)."""
     if amp == "bf16":
         return torch.bfloat16
     return torch.float16 if amp is True and device.type == "cuda" else None
