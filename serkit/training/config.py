@@ -18,9 +18,10 @@ whose keys are the model's own hyper-parameters)::
       hidden: [64]
       dropout: 0.2
     task:
-      type: classification      # classification | regression
+      type: classification      # classification | regression | multilabel
       level: utterance          # utterance | frame (frame: targets from labels.h5, one per frame)
-      classes: null             # default: meta.json "classes" of the train data dir
+      classes: null             # default: meta.json "classes" (multilabel: "emotion_names") of train
+      targets: null             # multilabel: data-dir file of `<utt> v1 .. vC` 0/1 rows (utt2presence)
       dims: null                # regression: labels.h5 dimension names to predict (default: all)
       frame_stream: null        # frame level: the stream whose frames the labels follow (default: first)
     data:
@@ -31,9 +32,10 @@ whose keys are the model's own hyper-parameters)::
         - {name: words, type: words, kv: exp/emb/w2v.bin, text: text, max_words: 50}
         - {name: spans, type: word_spans, words: words, frames: acoustic}
     loss:
-      type: null                # ce | ccc (default: ce for classification, ccc for regression)
+      type: null                # ce | ccc | bce (classification | regression | multilabel; the default)
       class_weights: null       # ce: null | balanced | [w per class]
       dim_weights: null         # ccc: [w per dimension] (default: equal, summing to 1)
+      pos_weight: null          # bce: null | balanced (train negatives / positives per class) | [w per class]
     optim:
       name: adam                # adam | sgd
       lr: 0.001
@@ -45,6 +47,8 @@ whose keys are the model's own hyper-parameters)::
       batch_size: 32            # global: split over the processes under torchrun
       patience: 5               # epochs without improvement before stopping (null: never stop early)
       metric: null              # dev_ua | dev_wa | dev_f1 | dev_loss | dev_ccc_mean | dev_ccc_<dim>
+                                #   | dev_wacc_mean | dev_wf1_mean | dev_wacc_<class>
+                                #   (default: dev_ua, dev_ccc_mean, dev_wacc_mean by task.type)
       mode: null                # max | min (the direction of ``metric``)
       grad_clip: null           # max gradient norm (null: no clipping)
       seed: 1
@@ -53,6 +57,10 @@ whose keys are the model's own hyper-parameters)::
       device: auto              # auto | cpu | cuda
       amp: true                 # true: float16 on CUDA only | bf16: bfloat16 on CPU or CUDA | false
       deterministic: true
+
+``multilabel`` (CMU-MOSEI's convention: each emotion present iff its intensity > 0) trains one
+sigmoid output per class of ``task.classes`` with binary cross-entropy on logits on the 0/1 rows of
+``task.targets``; an emotion counts as predicted present iff its logit > 0. Utterance level only.
 
 Stream types: ``frames`` (``store[utt]``, frames × dims), ``words`` (a vector per word of ``text``
 or ``text.asr`` from the ``kv`` file, word2vec binary), ``word_spans``: for each word of the
@@ -99,11 +107,12 @@ DEFAULTS: dict = {
         "type": "classification",
         "level": "utterance",
         "classes": None,
+        "targets": None,
         "dims": None,
         "frame_stream": None,
     },
     "data": {"sets": {}, "streams": [], "chunk_frames": None},
-    "loss": {"type": None, "class_weights": None, "dim_weights": None},
+    "loss": {"type": None, "class_weights": None, "dim_weights": None, "pos_weight": None},
     "optim": {"name": "adam", "lr": 1e-3, "weight_decay": 0.0, "betas": [0.9, 0.999], "momentum": 0.0},
     "train": {
         "epochs": 20,
@@ -121,13 +130,21 @@ DEFAULTS: dict = {
     },
 }
 
+TASK_DEFAULTS = {
+    "classification": {"loss": "ce", "metric": "dev_ua"},
+    "regression": {"loss": "ccc", "metric": "dev_ccc_mean"},
+    "multilabel": {"loss": "bce", "metric": "dev_wacc_mean", "targets": "utt2presence"},
+}
+"""Per ``task.type``: the loss it trains with (the only one it takes), its default selection metric
+and (multilabel) its default ``task.targets`` file."""
+
 RESUME_SAFE = ("train.epochs", "train.patience", "train.num_workers", "train.device")
 """Keys whose change neither renames the exp dir nor blocks resuming it."""
 
 CHOICES = {
-    "task.type": ("classification", "regression"),
+    "task.type": ("classification", "regression", "multilabel"),
     "task.level": ("utterance", "frame"),
-    "loss.type": ("ce", "ccc"),
+    "loss.type": ("ce", "ccc", "bce"),
     "optim.name": ("adam", "sgd"),
     "train.mode": ("max", "min"),
     "train.device": ("auto", "cpu", "cuda"),
@@ -358,9 +375,9 @@ def resolve(raw: dict, source: str | Path | None = None) -> dict:
     for stream in config["data"]["streams"]:
         if stream.get("normalize") == "train" and not stream.get("stats_from"):
             stream["stats_from"] = config["data"]["sets"]["train"]
-    regression = config["task"]["type"] == "regression"
-    config["loss"]["type"] = config["loss"]["type"] or ("ccc" if regression else "ce")
-    config["train"]["metric"] = config["train"]["metric"] or ("dev_ccc_mean" if regression else "dev_ua")
+    defaults = TASK_DEFAULTS.get(config["task"]["type"], TASK_DEFAULTS["classification"])
+    config["loss"]["type"] = config["loss"]["type"] or defaults["loss"]
+    config["train"]["metric"] = config["train"]["metric"] or defaults["metric"]
     if config["train"]["mode"] is None:
         config["train"]["mode"] = "min" if config["train"]["metric"].endswith("loss") else "max"
     for key, allowed in CHOICES.items():
@@ -373,7 +390,54 @@ def resolve(raw: dict, source: str | Path | None = None) -> dict:
             )
     if config["train"]["batch_size"] < 1 or config["train"]["epochs"] < 0:
         raise SerkitError("train.batch_size must be >= 1 and train.epochs >= 0", path=source)
+    _check_task_and_loss(config, source)
     return config
+
+
+def _check_task_and_loss(config: dict, source) -> None:
+    """The loss fits the task type; multilabel's level, targets file and ``loss.pos_weight``."""
+    task, loss = config["task"], config["loss"]
+    kind = task["type"]
+    wanted = TASK_DEFAULTS[kind]["loss"]
+    if loss["type"] != wanted:
+        raise SerkitError(
+            f"loss.type {loss['type']} does not fit task.type {kind}",
+            path=source,
+            hint=f"use loss.type {wanted} (or leave it null) for {kind}",
+        )
+    if loss["pos_weight"] is not None:
+        setting = loss["pos_weight"]
+        numbers = isinstance(setting, list) and all(
+            isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in setting
+        )
+        if kind != "multilabel":
+            raise SerkitError(
+                "loss.pos_weight is for loss.type bce (task.type multilabel)",
+                path=source,
+                hint="remove loss.pos_weight, or use loss.class_weights for ce",
+            )
+        if setting != "balanced" and not (numbers and setting):
+            raise SerkitError(
+                f"loss.pos_weight is {setting!r}",
+                path=source,
+                hint="use null, balanced, or a list of non-negative numbers, one per class",
+            )
+    if kind != "multilabel":
+        return
+    if task["level"] != "utterance":
+        raise SerkitError(
+            f"task.level {task['level']} is not for task.type multilabel",
+            path=source,
+            hint="set task.level: utterance (multi-label targets are one 0/1 row per utterance)",
+        )
+    task["targets"] = task["targets"] or TASK_DEFAULTS["multilabel"]["targets"]
+    targets = task["targets"]
+    if not isinstance(targets, str) or "/" in targets or targets in (".", ".."):
+        raise SerkitError(
+            f"task.targets is {targets!r}",
+            path=source,
+            hint="name a file inside each data dir, e.g. utt2presence",
+        )
 
 
 def _check_keys(section: str, value: dict, allowed: dict, source) -> None:
