@@ -13,6 +13,7 @@ id in byte order (``LC_ALL=C``), that Kaldi's ``utils/validate_data_dir.sh`` and
 ``text``        ``utt word word ...``            ``text.asr``  same, from ASR
 ``words.ctm``   ``utt channel start dur word`` (seconds, relative to the utterance)
 ``utt2emo``     ``utt label``
+``utt2presence`` ``utt 0|1 ...``: multi-label targets, a column per emotion (:func:`read_binary_rows`)
 ``labels.h5``   frame-level continuous labels (``/<utt>`` frames × dims)
 ``meta.json``   corpus, synthetic, sample rate, protocol, counts, serkit version
 
@@ -309,6 +310,39 @@ def read_turns(path: Path, on_error: ErrorSink = _raise) -> dict[str, list[tuple
             )
             continue
         out.setdefault(fields[0], []).append((times[0], times[1]))
+    return out
+
+
+def read_binary_rows(path: Path, names: list[str], on_error: ErrorSink = _raise) -> dict[str, np.ndarray]:
+    """Read ``utt v1 .. vC`` rows of 0/1 values, one per name of ``names`` (``utt2presence``), as float32."""
+    out: dict[str, np.ndarray] = {}
+    keys: list[tuple[int, str]] = []
+    for number, line in iter_lines(path, on_error):
+        fields = line.split()
+        if len(fields) != len(names) + 1:
+            on_error(
+                SerkitError(
+                    f"expected an id and {len(names)} values ({' '.join(names)}), found {len(fields)} fields",
+                    path=path,
+                    line=number,
+                    hint="write one 0/1 per class of task.classes, or set task.classes to the file's columns",
+                )
+            )
+            continue
+        bad = [v for v in fields[1:] if v not in ("0", "1")]
+        if bad:
+            on_error(
+                SerkitError(
+                    f"value {bad[0]!r} of {fields[0]!r} is not 0 or 1",
+                    path=path,
+                    line=number,
+                    hint="write 1 where the class is present and 0 where it is not (rerun prepare-data)",
+                )
+            )
+            continue
+        keys.append((number, fields[0]))
+        out.setdefault(fields[0], np.array([float(v) for v in fields[1:]], dtype=np.float32))
+    check_order(path, keys, on_error)
     return out
 
 

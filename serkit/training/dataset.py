@@ -2,7 +2,8 @@
 
 An example is one utterance (or, for frame-level training with ``chunk_frames``, one
 chunk of a recording) with one array per declared input stream (:mod:`serkit.training.streams`)
-and its target: a class index (``utt2emo``) or values from ``labels.h5``.
+and its target: a class index (``utt2emo``), values from ``labels.h5``, or (multilabel) a float32
+0/1 vector with one value per class from ``task.targets`` (``utt2presence``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from serkit.training.streams import Stream, open_streams
 class EmotionDataset(Dataset):
     """Examples of one data dir: inputs per stream and the utterance- or frame-level target.
 
-    ``task`` is the resolved ``task`` section plus ``classes`` (classification) or ``dims``
-    (regression) filled in; see :func:`task_for`.
+    ``task`` is the resolved ``task`` section plus ``classes`` (classification, multilabel) or
+    ``dims`` (regression) filled in; see :func:`task_for`.
     """
 
     def __init__(
@@ -58,6 +59,8 @@ class EmotionDataset(Dataset):
         return min(self._stream(self.frame_stream).length(utt), len(self.targets[utt]))
 
     def _load_targets(self) -> dict[str, np.ndarray | int]:
+        if self.task["type"] == "multilabel":
+            return self._multilabel_targets()
         if self.task["type"] == "classification":
             index = {c: i for i, c in enumerate(self.task["classes"])}
             missing = [u for u in self.utts if u not in self.data.utt2emo]
@@ -89,6 +92,26 @@ class EmotionDataset(Dataset):
         if self.frame_level:
             return picked
         return {u: v.mean(0) for u, v in picked.items()}
+
+    def _multilabel_targets(self) -> dict[str, np.ndarray]:
+        """A 0/1 float32 vector per utterance, one value per class, from the ``task.targets`` file."""
+        name = self.task.get("targets") or "utt2presence"
+        path = self.data.path / name
+        if not path.is_file():
+            raise SerkitError(
+                f"multilabel targets file {name} not found",
+                path=path,
+                hint="run serkit prepare-data mosei (it writes utt2presence), or set task.targets",
+            )
+        rows = datadir.read_binary_rows(path, list(self.task["classes"]))
+        missing = [u for u in self.utts if u not in rows]
+        if missing:
+            raise SerkitError(
+                f"{len(missing)} utterances of the data dir have no row (e.g. {missing[0]!r})",
+                path=path,
+                hint=f"write a row for every utterance of wav.scp, or subset the data dir to those of {name}",
+            )
+        return {u: rows[u] for u in self.utts}
 
     def length(self, i: int) -> int:
         utt, start, stop = self.index[i]
@@ -125,10 +148,22 @@ class EmotionDataset(Dataset):
 
 
 def task_for(config: dict, train_dir: str | Path) -> dict:
-    """The ``task`` section with ``classes`` (from train meta.json) or ``dims`` (from labels.h5) filled."""
+    """The ``task`` section with ``classes`` (from train meta.json) or ``dims`` (from labels.h5) filled.
+
+    Multilabel: ``classes`` defaults to meta.json's ``emotion_names``; ``targets`` to ``utt2presence``.
+    """
     task = dict(config["task"])
     data = datadir.load(train_dir)
-    if task["type"] == "classification":
+    if task["type"] == "multilabel":
+        task["classes"] = list(task["classes"] or data.meta.get("emotion_names") or [])
+        task["targets"] = task.get("targets") or "utt2presence"
+        if not task["classes"]:
+            raise SerkitError(
+                "multilabel needs class names: the train dir's meta.json has no emotion_names",
+                path=Path(train_dir) / "meta.json",
+                hint="set task.classes (one name per column of the targets file)",
+            )
+    elif task["type"] == "classification":
         task["classes"] = list(task["classes"] or data.meta.get("classes") or [])
         if not task["classes"]:
             task["classes"] = sorted(set(data.utt2emo.values()))
