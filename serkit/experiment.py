@@ -320,7 +320,7 @@ def build_model(config: dict, task: dict, input_dims: dict[str, int]):
     from serkit import models
 
     hparams = {k: v for k, v in config["model"].items() if k != "name"}
-    outputs = len(task["classes"]) if task["type"] == "classification" else len(task["dims"])
+    outputs = len(task["dims"]) if task["type"] == "regression" else len(task["classes"])
     if task["level"] == "frame":
         hparams["frame_stream"] = task.get("frame_stream") or config["data"]["streams"][0]["name"]
     return models.build(config["model"]["name"], input_dims, outputs, **hparams)

@@ -1,10 +1,12 @@
-"""Training losses: cross-entropy with optional class weights, and weighted 1 − CCC per dimension."""
+"""Training losses: cross-entropy with optional class weights, weighted 1 − CCC per dimension, and
+binary cross-entropy on logits per class (multi-label) with optional positive weights."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -28,6 +30,30 @@ def class_weights(setting, labels: Sequence[int], num_classes: int) -> torch.Ten
         return torch.tensor([float(w) for w in setting])
     raise SerkitError(
         f"loss.class_weights is {setting!r}", hint=f"use null, balanced, or a list of {num_classes} numbers"
+    )
+
+
+def pos_weights(setting, targets: Sequence[np.ndarray], classes: Sequence[str]) -> torch.Tensor | None:
+    """``None``, ``"balanced"`` (negatives / positives of each class in ``targets``, the N × C 0/1
+    training rows) or an explicit list: ``pos_weight`` of :class:`torch.nn.BCEWithLogitsLoss`."""
+    if setting is None:
+        return None
+    if setting == "balanced":
+        rows = np.asarray(
+            np.stack(targets) if len(targets) else np.zeros((0, len(classes))), dtype=np.float64
+        )
+        positives = rows.sum(0)
+        missing = [c for c, n in zip(classes, positives, strict=True) if n == 0]
+        if missing:
+            raise SerkitError(
+                f"class {missing[0]!r} has no positive training example: balanced pos_weight is undefined",
+                hint="drop the class from task.classes, or set loss.pos_weight: null or a list of weights",
+            )
+        return torch.tensor((len(rows) - positives) / positives, dtype=torch.float32)
+    if isinstance(setting, list) and len(setting) == len(classes):
+        return torch.tensor([float(w) for w in setting])
+    raise SerkitError(
+        f"loss.pos_weight is {setting!r}", hint=f"use null, balanced, or a list of {len(classes)} numbers"
     )
 
 
@@ -70,9 +96,26 @@ class CrossEntropy(nn.Module):
         return self.loss(logits.float(), target)
 
 
-def build(config: dict, task: dict, train_labels: Sequence[int] | None = None) -> nn.Module:
-    """The loss of a resolved config: ``ce`` (classification) or ``ccc`` (regression)."""
+class BCE(nn.Module):
+    """Binary cross-entropy on logits, averaged over utterances and classes (multi-label), with an
+    optional ``pos_weight`` per class; ``mask`` is accepted and ignored."""
+
+    def __init__(self, pos_weight: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.loss = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None):
+        return self.loss(logits.float(), target.float())
+
+
+def build(config: dict, task: dict, train_labels: Sequence | None = None) -> nn.Module:
+    """The loss of a resolved config: ``ce`` (classification), ``ccc`` (regression) or ``bce``
+    (multilabel). ``train_labels``: class indices (ce) or 0/1 rows (bce) of the training set."""
     loss = config["loss"]
+    if loss["type"] == "bce":
+        if task["type"] != "multilabel":
+            raise SerkitError("loss.type bce needs task.type multilabel")
+        return BCE(pos_weights(loss["pos_weight"], list(train_labels or []), task["classes"]))
     if loss["type"] == "ce":
         if task["type"] != "classification":
             raise SerkitError("loss.type ce needs task.type classification")

@@ -143,7 +143,8 @@ class Trainer:
         if context.distributed:
             ids = [context.device] if context.device.type == "cuda" else None
             self.ddp_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        labels = list(self.train_set.targets.values()) if self.task["type"] == "classification" else None
+        labeled = self.task["type"] in ("classification", "multilabel")
+        labels = list(self.train_set.targets.values()) if labeled else None
         self.loss_fn = losses.build(config, self.task, labels).to(context.device)
         self.optimizer = self._optimizer()
         self.amp_dtype = amp_dtype(self.train_cfg["amp"], context.device)
