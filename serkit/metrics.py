@@ -7,6 +7,15 @@ Categorical (one label per utterance):
 - **macro-F1** = mean per-class F1 over the same classes;
 - per-class precision / recall / F1 / support, and the confusion matrix (rows = reference).
 
+Multi-label (a 0/1 row per utterance, one value per class; CMU-MOSEI's "present iff intensity > 0"),
+each class scored as its own binary present/absent problem, as the MulT line of work reports it:
+
+- **wacc** = weighted accuracy (Tong et al. 2017): (TP · N / P + TN) / (2N), P and N the
+  reference positives and negatives;
+- **wf1** = weighted F1: F1 of "present" and F1 of "absent" averaged with weights P and N
+  (scikit-learn's ``f1_score(average="weighted")``); and plain accuracy **acc**;
+- their means over the classes whose reference has both positives and negatives.
+
 Continuous (frames × dimensions per recording):
 
 - **CCC** (Lin's concordance correlation, population moments) per dimension on the
@@ -29,6 +38,17 @@ DEFINITIONS = {
     "ccc": "concordance correlation per dimension (population moments) on the concatenated partition",
     "ccc_per_recording": "CCC per dimension computed per recording, then averaged over recordings",
     "sd": "sample standard deviation over folds (n - 1 in the denominator)",
+    "wacc": (
+        "weighted accuracy of each class's binary present/absent problem, (TP·N/P + TN) / (2N) with P, N "
+        "the reference positives and negatives (Tong et al. 2017; as the MulT line of work reports "
+        "CMU-MOSEI); wacc_mean = mean over the classes whose reference has both positives and "
+        "negatives (a class without either has wacc null and is left out)"
+    ),
+    "wf1": (
+        "weighted F1 of each class's binary problem: (P·F1(present) + N·F1(absent)) / (P + N), as "
+        "scikit-learn's f1_score(average='weighted'); wf1_mean = mean over the same classes as "
+        "wacc_mean (a class without positives or negatives has wf1 null and is left out)"
+    ),
 }
 
 
@@ -61,6 +81,61 @@ def classification_metrics(
         "confusion": confusion_matrix(reference, predicted, labels=all_labels).tolist(),
         "utterances": int(reference.size),
     }
+
+
+def multilabel_metrics(reference, predicted, classes: Sequence[str]) -> dict:
+    """wacc, wf1 and accuracy of each class's binary problem and their means, from N × C 0/1 arrays.
+
+    Flat keys ``wacc_<c>``, ``wf1_<c>``, ``acc_<c>``, ``wacc_mean``, ``wf1_mean`` (None where a
+    class's reference lacks positives or negatives; see :data:`DEFINITIONS`), plus ``per_class``
+    counts and scores and ``utterances``.
+    """
+    reference = np.asarray(reference)
+    predicted = np.asarray(predicted)
+    if (
+        reference.ndim != 2
+        or reference.shape != predicted.shape
+        or reference.shape != (len(reference), len(classes))
+    ):
+        raise ValueError(f"need two N × {len(classes)} arrays, got {reference.shape} and {predicted.shape}")
+    if reference.size == 0 or not (np.isin(reference, (0, 1)).all() and np.isin(predicted, (0, 1)).all()):
+        raise ValueError("need non-empty 0/1 arrays")
+    reference, predicted = reference.astype(bool), predicted.astype(bool)
+    n = len(reference)
+    out: dict = {}
+    per_class: dict = {}
+    for c, name in enumerate(classes):
+        ref, pred = reference[:, c], predicted[:, c]
+        tp, tn = int((ref & pred).sum()), int((~ref & ~pred).sum())
+        fp, fn = int((~ref & pred).sum()), int((ref & ~pred).sum())
+        pos, neg = tp + fn, tn + fp
+        f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+        per_class[name] = {
+            "positives": pos,
+            "negatives": neg,
+            "tp": tp,
+            "tn": tn,
+            "fp": fp,
+            "fn": fn,
+            "precision": _ratio(tp, tp + fp),
+            "recall": _ratio(tp, pos),
+            "f1": f1,
+        }
+        both = pos > 0 and neg > 0
+        f1_absent = _ratio(2 * tn, 2 * tn + fp + fn)
+        out[f"wacc_{name}"] = (tp * neg / pos + tn) / (2 * neg) if both else None
+        out[f"wf1_{name}"] = (pos * f1 + neg * f1_absent) / n if both else None
+        out[f"acc_{name}"] = (tp + tn) / n
+    scored = [name for name in classes if out[f"wacc_{name}"] is not None]
+    for key in ("wacc", "wf1"):
+        values = [out[f"{key}_{name}"] for name in scored]
+        out[f"{key}_mean"] = float(np.mean(values)) if values else None
+    ordered = {"wacc_mean": out.pop("wacc_mean"), "wf1_mean": out.pop("wf1_mean"), **out}
+    return {**ordered, "per_class": per_class, "utterances": n}
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else 0.0
 
 
 def ccc(predicted: np.ndarray, reference: np.ndarray) -> float:

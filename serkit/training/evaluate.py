@@ -75,11 +75,18 @@ def predict(
 
 
 def score(predictions: list[Prediction], task: dict, loss_fn: nn.Module | None = None) -> dict:
-    """Task metrics of the predictions (see :mod:`serkit.metrics`), plus ``loss`` when given."""
+    """Task metrics of the predictions (see :mod:`serkit.metrics`), plus ``loss`` when given.
+
+    Classification predicts the arg-max class; multilabel predicts a class present iff its logit > 0.
+    """
     if task["type"] == "classification":
         reference = [int(p.target) for p in predictions]
         predicted = [int(np.argmax(p.output)) for p in predictions]
         out = metrics.classification_metrics(reference, predicted, task["classes"])
+    elif task["type"] == "multilabel":  # present iff logit > 0 (sigmoid > 0.5)
+        reference = np.stack([p.target for p in predictions]).astype(int)
+        predicted = (np.stack([p.output for p in predictions]) > 0).astype(int)
+        out = metrics.multilabel_metrics(reference, predicted, task["classes"])
     else:
         out = metrics.continuous_metrics(
             {p.utt: p.output for p in predictions}, {p.utt: p.target for p in predictions}, task["dims"]
