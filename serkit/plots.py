@@ -1,4 +1,5 @@
-"""PNG plots of a scored exp dir: confusion matrix, CCC traces, learning curves (matplotlib, Agg)."""
+"""PNG plots of a scored exp dir: confusion matrix, per-class multi-label bars, CCC traces, learning
+curves (matplotlib, Agg)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,43 @@ def confusion(result: dict, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def multilabel_bars(result: dict, path: Path) -> Path:
+    """Per-class weighted accuracy and weighted F1 (%) as paired bars, titled with their means; a class
+    whose reference lacks positives or negatives gets no bars and "n/a"."""
+    plt = _pyplot()
+    classes = result["protocol"]["classes"]
+    m = result["metrics"]
+    x = np.arange(len(classes))
+    fig, ax = plt.subplots(figsize=(1.1 * len(classes) + 3, 3.8))
+    for offset, key, colour in ((-0.2, "wacc", "tab:blue"), (0.2, "wf1", "tab:orange")):
+        values = [_scalar(m.get(f"{key}_{c}")) for c in classes]
+        shown = [100 * v if v is not None else 0.0 for v in values]
+        ax.bar(x + offset, shown, width=0.4, color=colour, label=key)
+        for i, v in enumerate(values):
+            text = f"{100 * v:.1f}" if v is not None else "n/a"
+            ax.text(x[i] + offset, shown[i] + 1, text, ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(x, classes)
+    ax.set_ylim(0, 110)
+    ax.set_ylabel("%")
+    ax.legend(fontsize=8, loc="lower right")
+    means = [_scalar(m.get(k)) for k in ("wacc_mean", "wf1_mean")]
+    wacc, wf1 = (f"{100 * v:.2f}" if v is not None else "n/a" for v in means)
+    ax.set_title(
+        f"{result['config']} — {result['set']} ({_scalar(m.get('utterances'))} utts)\n"
+        f"mean wacc {wacc}  mean wf1 {wf1} (present iff logit > 0)",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _scalar(value):
+    """A metric's value, or its mean for a fold aggregate ({mean, sd, values})."""
+    return value["mean"] if isinstance(value, dict) else value
 
 
 def ccc_traces(predictions, dims: list[str], path: Path, label: str, recordings: int = 3) -> Path:

@@ -5,10 +5,14 @@
 
     {"config": "mean_pool", "exp": "exp/mean_pool", "set": "test",
      "metrics": {"wa": .., "ua": .., "f1": .., "per_class": {..}, "confusion": [[..]], ...}
-                 (or "ccc_<dim>", "ccc_mean", "ccc_per_recording_<dim>", ...),
+                 (or "ccc_<dim>", "ccc_mean", "ccc_per_recording_<dim>", ...,
+                  or "wacc_mean", "wf1_mean", "wacc_<class>", "wf1_<class>", "acc_<class>", ...),
      "protocol": {"data_dir", "split", "corpus": {"name", "synthetic", "utterances", "label"},
                   "utterances", "classes", "class_map" | "dims", "level", "folds": null,
                   "checkpoint", "checkpoint_epoch", "selection", "definitions"}}
+
+A multilabel protocol has ``"task": "multilabel"``, ``classes`` and ``targets`` (the 0/1 file of
+the data dir) instead of ``class_map``, and the definitions of wacc and wf1.
 
 ``<key>`` is the set name for the config's own sets (``--set test`` or ``--set data/test``)
 and a slug of the path for any other data dir (:func:`serkit.experiment.score_key`).
@@ -75,6 +79,8 @@ def score_one(exp: Experiment, set_name: str, device) -> dict:
     exp.plots_dir.mkdir(parents=True, exist_ok=True)
     if task["type"] == "classification":
         plots.confusion(result, exp.plot_file(f"confusion_{key}.png"))
+    elif task["type"] == "multilabel":
+        plots.multilabel_bars(result, exp.plot_file(f"multilabel_{key}.png"))
     else:
         plots.ccc_traces(predictions, task["dims"], exp.plot_file(f"ccc_{key}.png"), key)
         if task["level"] == "frame":
@@ -126,6 +132,11 @@ def _protocol(trained, dataset: EmotionDataset, data_dir: Path, key: str) -> dic
         protocol["classes"] = list(task["classes"])
         protocol["class_map"] = {c: i for i, c in enumerate(task["classes"])}
         protocol["definitions"] = {k: metrics.DEFINITIONS[k] for k in ("wa", "ua", "f1", "confusion")}
+    elif task["type"] == "multilabel":
+        protocol["task"] = "multilabel"
+        protocol["classes"] = list(task["classes"])
+        protocol["targets"] = task["targets"]
+        protocol["definitions"] = {k: metrics.DEFINITIONS[k] for k in ("wacc", "wf1")}
     else:
         protocol["dims"] = list(task["dims"])
         protocol["definitions"] = {k: metrics.DEFINITIONS[k] for k in ("ccc", "ccc_per_recording")}
@@ -133,8 +144,12 @@ def _protocol(trained, dataset: EmotionDataset, data_dir: Path, key: str) -> dic
 
 
 def aggregate_folds(parent: Experiment, scores: list[dict]) -> dict:
-    """The parent's ``scores/<key>.json``: mean ± sd of each scalar metric over the folds, their protocols."""
-    keys = [k for k, v in scores[0]["metrics"].items() if isinstance(v, float)]
+    """The parent's ``scores/<key>.json``: mean ± sd of each scalar metric over the folds, their protocols.
+
+    A metric that is null in some fold (a multilabel class without positives or negatives there)
+    is null in the aggregate too."""
+    keys = [k for k, v in scores[0]["metrics"].items() if v is None or isinstance(v, float)]
+    per_key = {k: [s["metrics"].get(k) for s in scores] for k in keys}
     protocol = dict(scores[0]["protocol"])
     protocol.update(
         folds=[Path(s["exp"]).name for s in scores],
@@ -151,7 +166,10 @@ def aggregate_folds(parent: Experiment, scores: list[dict]) -> dict:
         "config": scores[0]["config"],
         "exp": str(parent.path),
         "set": scores[0]["set"],
-        "metrics": {k: metrics.mean_sd([s["metrics"][k] for s in scores]) for k in keys},
+        "metrics": {
+            k: metrics.mean_sd(v) if all(isinstance(x, float) for x in v) else None
+            for k, v in per_key.items()
+        },
         "protocol": protocol,
     }
     _write_json(parent.score_file(result["set"]), result)
