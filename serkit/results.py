@@ -26,15 +26,27 @@ An optional ``spaces:`` mapping names the embedding spaces of the recipe's stage
       pw: "pseudo-word skip-gram (serkit's addition)"
 
 Metric names are those of the score files (``wa``, ``ua``, ``f1``, ``ccc_mean``,
-``ccc_<dim>``, ...). Figures are written as papers print them: accuracies and F1 in
-percent, CCC as a fraction; RESULTS.md shows ours the same way. If the file written (or,
-when it does not exist yet, ``RECIPE_DIR/RESULTS.md``) holds the markers
+``ccc_<dim>``, ``wacc_mean``, ``wf1_mean``, ``wacc_<class>``, ...). Figures are written as papers
+print them: accuracies and F1 (weighted ones too) in percent, CCC as a fraction; RESULTS.md shows
+ours the same way. A multilabel protocol (``serkit score`` of a ``task.type: multilabel`` model)
+gets its own table: wacc_mean, wf1_mean and wacc of each class.
+
+With a top-level ``per_class: true`` (default false), each classification table is followed by a
+per-class table: a row per config, a column per class with precision / recall in percent (the
+class's reference utterances in the header; a fold aggregate shows the mean over its folds and
+their summed support), and a link to each config's confusion plot
+(``exp/<config>/plots/confusion_<set>.png``, one per fold for fold aggregates)::
+
+    per_class: true
+
+If the file written (or, when it does not exist yet, ``RECIPE_DIR/RESULTS.md``) holds the markers
 ``<!-- serkit results: begin -->`` / ``<!-- serkit results: end -->``, only the text between
 them is replaced, so hand-written notes around it survive.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -47,12 +59,15 @@ from serkit.experiment import Experiment
 BEGIN, END = "<!-- serkit results: begin -->", "<!-- serkit results: end -->"
 SUMMARY_METRICS = ("wa", "ua", "f1")
 PERCENT_METRICS = ("wa", "ua", "f1")
+PERCENT_PREFIXES = ("wacc_", "wf1_", "acc_")
+"""Multilabel metrics (``wacc_mean``, ``wf1_happy``, ``acc_sad``, ...), also printed in percent."""
 UNKNOWN_CORPUS = "corpus unknown (the score file names no corpus; rescore it)"
 
 
 def fmt(metric: str, value: float) -> str:
     """Our number printed as papers print it: accuracies in percent, CCC as a fraction."""
-    return f"{100 * value:.2f}" if metric in PERCENT_METRICS else f"{value:.3f}"
+    percent = metric in PERCENT_METRICS or metric.startswith(PERCENT_PREFIXES)
+    return f"{100 * value:.2f}" if percent else f"{value:.3f}"
 
 
 def _value_text(metric: str, value) -> str:
@@ -73,8 +88,11 @@ def protocol_line(result: dict, with_checkpoint: bool = True) -> str:
     labels = p.get("classes") or p.get("dims")
     folds = f"{len(p['folds'])} folds (mean ± sd)" if p.get("folds") else "single split"
     kind = "classes" if "classes" in p else "dims"
+    targets = f"{kind} {'/'.join(labels)}"
+    if p.get("task") == "multilabel":
+        targets = f"multi-label {'/'.join(labels)}, present iff > 0 in {p.get('targets')}"
     line = (
-        f"{corpus_label(result)}; set {result['set']} — {p['split']}; {folds}; {kind} {'/'.join(labels)}; "
+        f"{corpus_label(result)}; set {result['set']} — {p['split']}; {folds}; {targets}; "
         f"{p['utterances']} utterances; model selection {p['selection']['metric']} "
         f"({p['selection']['mode']}) on dev"
     )
@@ -94,9 +112,19 @@ def table(result: dict) -> Table:
         if isinstance(value, float | dict) and not (isinstance(value, dict) and "mean" not in value):
             base = "ccc_per_recording" if key.startswith("ccc_per_recording") else key
             base = "ccc" if base.startswith("ccc_") and base != "ccc_per_recording" else base
+            base = key.split("_")[0] if key.startswith(("wacc_", "wf1_")) else base
             out.add_row(key, _value_text(key, value), definitions.get(base, ""))
+    multilabel = result["protocol"].get("task") == "multilabel"
     if "per_class" in result["metrics"]:
         for name, row in result["metrics"]["per_class"].items():
+            if multilabel:
+                out.add_row(
+                    f"  {name}",
+                    f"P {100 * row['precision']:.1f} R {100 * row['recall']:.1f} F1 {100 * row['f1']:.1f}",
+                    f"present: precision / recall / F1 in %, {row['positives']} positives, "
+                    f"{row['negatives']} negatives in the reference",
+                )
+                continue
             out.add_row(
                 f"  {name}",
                 f"P {100 * row['precision']:.1f} R {100 * row['recall']:.1f} F1 {100 * row['f1']:.1f}",
@@ -130,6 +158,10 @@ def load_paper(path: Path) -> dict:
                     path=path,
                     hint="e.g. test: {wa: 70.4, ua: 69.5}",
                 )
+    if not isinstance(paper.get("per_class", False), bool):
+        raise SerkitError(
+            f"per_class is {paper['per_class']!r}", path=path, hint="write per_class: true (or false)"
+        )
     paper["rows"] = rows
     return paper
 
@@ -155,7 +187,8 @@ def _protocol_key(result: dict) -> tuple:
     p = result["protocol"]
     labels = tuple(p.get("classes") or p.get("dims") or ())
     folds = len(p["folds"]) if p.get("folds") else 0
-    return (result["set"], str(p["split"]), labels, p["utterances"], folds, corpus_label(result))
+    task = p.get("task") or ("classification" if "classes" in p else "regression")
+    return (result["set"], str(p["split"]), labels, p["utterances"], folds, corpus_label(result), task)
 
 
 def results_markdown(recipe_dir: Path) -> str:
@@ -178,6 +211,8 @@ def results_markdown(recipe_dir: Path) -> str:
         groups.setdefault(_protocol_key(result), []).append((exp, result))
     for key, entries in sorted(groups.items(), key=lambda g: (g[0][4], g[0][0], g[0][1])):
         lines += _protocol_table(key, entries, paper["rows"], recipe_dir)
+        if paper.get("per_class") is True and key[6] == "classification":
+            lines += per_class_markdown(key[0], entries, recipe_dir)
     if not scores:
         lines += ["No scores yet: run the recipe's training and scoring stages.", ""]
     lines += embedding_markdown(recipe_dir, paper.get("spaces") or {}, "; ".join(corpora))
@@ -194,7 +229,9 @@ def _protocol_table(
 ) -> list[str]:
     set_name = key[0]
     first = entries[0][1]
-    if "classes" in first["protocol"]:
+    if first["protocol"].get("task") == "multilabel":
+        columns = ["wacc_mean", "wf1_mean"] + [f"wacc_{c}" for c in first["protocol"]["classes"]]
+    elif "classes" in first["protocol"]:
         columns = list(SUMMARY_METRICS)
     else:
         columns = [f"ccc_{d}" for d in first["protocol"]["dims"]] + ["ccc_mean"]
@@ -230,6 +267,68 @@ def _protocol_table(
         cells.append(f"`{os.path.relpath(exp, recipe_dir)}`")
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
+
+
+def per_class_markdown(set_name: str, entries: list[tuple[Path, dict]], recipe_dir: Path) -> list[str]:
+    """The per-class table of one classification protocol (``per_class: true`` in paper.yaml):
+    precision / recall per class in percent, support in the header, and each config's confusion plots."""
+    classes = entries[0][1]["protocol"]["classes"]
+    rows, support = [], {}
+    for exp, result in sorted(entries, key=lambda e: (e[1]["config"], str(e[0]))):
+        per_class, plots = _per_class_of(exp, result)
+        rows.append((exp, result, per_class, plots))
+        for name, scores in per_class.items():
+            support.setdefault(name, scores["support"])
+    header = ["config"] + [f"{c} P / R (n={support[c]})" if c in support else f"{c} P / R" for c in classes]
+    lines = [
+        f"Per class, {set_name}: precision / recall in % (n: reference utterances"
+        + ("; folds: mean over folds, n summed" if any(r[1]["protocol"].get("folds") for r in rows) else "")
+        + ").",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    links = []
+    for _exp, result, per_class, plots in rows:
+        cells = [f"`{result['config']}`"]
+        for c in classes:
+            scores = per_class.get(c)
+            cells.append(
+                "—" if scores is None else f"{100 * scores['precision']:.1f} / {100 * scores['recall']:.1f}"
+            )
+        lines.append("| " + " | ".join(cells) + " |")
+        shown = [(label, os.path.relpath(path, recipe_dir)) for label, path in plots]
+        links.append(
+            f"- `{result['config']}` confusion: " + ", ".join(f"[{label}]({path})" for label, path in shown)
+        )
+    return lines + [""] + links + [""]
+
+
+def _per_class_of(exp: Path, result: dict) -> tuple[dict, list[tuple[str, Path]]]:
+    """Precision, recall and support per class of a score (a fold aggregate: mean over the folds'
+    score files, support summed), and its confusion plots (label, path)."""
+    set_name = result["set"]
+    folds = result["protocol"].get("folds") or []
+    if not folds:
+        per_class = result["metrics"].get("per_class") or {}
+        return per_class, [(set_name, exp / "plots" / f"confusion_{set_name}.png")]
+    found = [Experiment(exp / fold).score_file(set_name) for fold in folds]
+    runs = [
+        json.loads(f.read_text(encoding="utf-8"))["metrics"].get("per_class") or {}
+        for f in found
+        if f.is_file()
+    ]
+    per_class = {}
+    if runs and len(runs) == len(folds):
+        for name in runs[0]:
+            per_fold = [r[name] for r in runs if name in r]
+            if len(per_fold) == len(runs):
+                per_class[name] = {
+                    "precision": sum(r["precision"] for r in per_fold) / len(per_fold),
+                    "recall": sum(r["recall"] for r in per_fold) / len(per_fold),
+                    "support": sum(r["support"] for r in per_fold),
+                }
+    return per_class, [(fold, exp / fold / "plots" / f"confusion_{set_name}.png") for fold in folds]
 
 
 def training_summary(exp: Path, result: dict) -> str:
