@@ -63,9 +63,9 @@ def multilabel_bars(result: dict, path: Path) -> Path:
             text = f"{100 * v:.1f}" if v is not None else "n/a"
             ax.text(x[i] + offset, shown[i] + 1, text, ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x, classes)
-    ax.set_ylim(0, 110)
+    ax.set_ylim(0, 125)
     ax.set_ylabel("%")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper right", ncol=2)
     means = [_scalar(m.get(k)) for k in ("wacc_mean", "wf1_mean")]
     wacc, wf1 = (f"{100 * v:.2f}" if v is not None else "n/a" for v in means)
     ax.set_title(

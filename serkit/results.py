@@ -112,8 +112,12 @@ def table(result: dict) -> Table:
         if isinstance(value, float | dict) and not (isinstance(value, dict) and "mean" not in value):
             base = "ccc_per_recording" if key.startswith("ccc_per_recording") else key
             base = "ccc" if base.startswith("ccc_") and base != "ccc_per_recording" else base
-            base = key.split("_")[0] if key.startswith(("wacc_", "wf1_")) else base
-            out.add_row(key, _value_text(key, value), definitions.get(base, ""))
+            text = definitions.get(base, "")
+            if key.startswith(("wacc_", "wf1_", "acc_")):
+                kind, _, name = key.partition("_")
+                full = {"wacc": "weighted accuracy", "wf1": "weighted F1", "acc": "accuracy"}[kind]
+                text = definitions.get(kind, "") if name == "mean" else f"{full} of {name} present / absent"
+            out.add_row(key, _value_text(key, value), text)
     multilabel = result["protocol"].get("task") == "multilabel"
     if "per_class" in result["metrics"]:
         for name, row in result["metrics"]["per_class"].items():
