@@ -133,6 +133,11 @@ def test_intensities_presence_and_junk_counts(default) -> None:
     assert intensity["-3g5yACwYnA-000"] == "-2.000000 0.000000 0.333333 0.000000 0.000000 0.666667 3.333333"
     presence = dict(x.split(" ", 1) for x in (out / "train" / "utt2presence").read_text().splitlines())
     assert presence["zv0Jl4TIQDc-000"] == "1 0 1 0 0 0"
+    # what multilabel training reads: a 0/1 row per utterance, a column per emotion_names entry
+    names = json.loads((out / "train" / "meta.json").read_text())["emotion_names"]
+    rows = datadir.read_binary_rows(out / "train" / "utt2presence", names)
+    assert set(rows) == set(datadir.load(out / "train").utts)
+    assert rows["zv0Jl4TIQDc-000"].tolist() == [1, 0, 1, 0, 0, 0]
     meta = json.loads((out / "train" / "meta.json").read_text())
     counts = {k: v["count"] for k, v in meta["skipped"].items()}
     assert counts["no emotion present (all six are 0) (row dropped)"] == 1
