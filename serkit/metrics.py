@@ -92,11 +92,7 @@ def multilabel_metrics(reference, predicted, classes: Sequence[str]) -> dict:
     """
     reference = np.asarray(reference)
     predicted = np.asarray(predicted)
-    if (
-        reference.ndim != 2
-        or reference.shape != predicted.shape
-        or reference.shape != (len(reference), len(classes))
-    ):
+    if reference.ndim != 2 or reference.shape[1] != len(classes) or reference.shape != predicted.shape:
         raise ValueError(f"need two N × {len(classes)} arrays, got {reference.shape} and {predicted.shape}")
     if reference.size == 0 or not (np.isin(reference, (0, 1)).all() and np.isin(predicted, (0, 1)).all()):
         raise ValueError("need non-empty 0/1 arrays")
