@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import run_serkit
@@ -76,3 +78,18 @@ def test_unexpected_error_shows_traceback_only_with_verbose(tmp_path, monkeypatc
     assert "internal error: RuntimeError: boom" in err and "--verbose" in err and "Traceback" not in err
     with pytest.raises(RuntimeError, match="boom"):
         main(["--verbose", "store-info", str(tmp_path / "x.h5")])
+
+
+def test_subset_data_reads_its_list_from_a_pipe(data_dir: Path, tmp_path: Path) -> None:
+    """`--utt-list <(awk ...)` as a recipe writes it: bash hands over a pipe, not a file."""
+    utts = sorted(line.split()[0] for line in (data_dir / "utt2spk").read_text().splitlines())[:2]
+    out = tmp_path / "two"
+    ids = " ".join(utts)
+    script = f'py="$1"; shift; "$py" -m serkit subset-data "$@" --utt-list <(printf "%s\\n" {ids})'
+    done = subprocess.run(
+        ["bash", "-c", script, "-", sys.executable, str(data_dir), str(out)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(line.split()[0] for line in (out / "utt2spk").read_text().splitlines()) == utts
+    missing = run_serkit("subset-data", str(data_dir), str(out), "--utt-list", str(tmp_path / "nope.list"))
+    assert missing.returncode == 2 and "list file not found" in missing.stderr

@@ -123,7 +123,8 @@ def protocol(
 
 
 def _read_list(path: Path) -> list[str]:
-    if not path.is_file():
+    """Ids of a list file, or of a pipe such as bash's ``<(awk ...)`` or ``/dev/stdin``."""
+    if not path.exists() or path.is_dir():
         raise SerkitError("list file not found", path=path, hint="one id per line")
     return [line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
