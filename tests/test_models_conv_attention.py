@@ -19,7 +19,7 @@ from serkit.models.conv_attention import (
 )
 from serkit.training import config as configs
 
-NAMES = ["lee_attention", "lee_concat", "lee_speech", "lee_text"]
+NAMES = ["lee_attention", "lee_concat", "lee_speech", "lee_text", "lee_attention_fused"]
 DIMS = {"spectrogram": 20, "words": 12}  # 200 bins and 300-d GloVe in the paper; small here
 LENGTHS = {"spectrogram": [23, 9, 16, 5], "words": [6, 2, 5, 1]}
 SMALL = {"channels": 8, "dense": [32, 16, 8]}
@@ -158,6 +158,24 @@ def test_the_attention_weights_reach_the_classifier_input() -> None:
         model.speech_1x1.weight.mul_(3.0)
         after = model(inputs, masks)
     assert not torch.allclose(before, after)
+
+
+def test_the_fused_row_hands_the_words_to_its_dense_stack_as_well() -> None:
+    """lee_attention_fused: with the attention weights held fixed, other words still change the logits
+    (through the word CNN's features beside the third CNN's); the paper's model has no such path."""
+    torch.manual_seed(0)
+    inputs, masks = batch()
+    other = dict(inputs, words=torch.randn_like(inputs["words"]))
+    changed = {}
+    for name in ("lee_attention", "lee_attention_fused"):
+        model = build(name).eval()
+        model.speech_1x1.weight.data.zero_()  # every dot product 0: uniform attention, whatever the words
+        model.speech_1x1.bias.data.zero_()
+        with torch.no_grad():
+            changed[name] = not torch.allclose(model(inputs, masks), model(other, masks))
+    assert changed == {"lee_attention": False, "lee_attention_fused": True}
+    fused = models.build("lee_attention_fused", {"spectrogram": 200, "words": 300}, 6)
+    assert fused.output.net[0].in_features == 64
 
 
 def test_sizes_follow_the_paper() -> None:

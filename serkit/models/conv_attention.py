@@ -6,6 +6,10 @@ Registry names ↔ paper rows (CMU-MOSEI, six emotion classes, top-1 prediction;
 ``lee_concat``      Table 1 "shallow model" (Fig. 4, "superficial feature concatenation"): 83.11 / 77.23
 ``lee_speech``      ablation: the speech CNN alone → the dense stack (no row in the paper)
 ``lee_text``        ablation: the text CNN alone → the dense stack (no row in the paper)
+``lee_attention_fused``  serkit's addition, not in the paper: the attention model whose dense stack
+                    also reads the text CNN's pooled output (the attended spectrogram's features and
+                    the words' features concatenated), so the words reach the classifier directly and
+                    not only through the attention weights
 
 The attention model (§2, Fig. 1, Eq. 1–2): a speech CNN over the log spectrogram (``spectrogram``
 stream, B×T×F, the paper fixes F × T = 200 × 400) and a text CNN over the GloVe vectors
@@ -268,6 +272,11 @@ class LeeAttention(LeeBase):
 
     def attention(self, inputs: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]):
         """The B×m×n attention matrix (pooled speech × pooled words) and the B×m per-position weights."""
+        matrix, weights, _, _ = self.attention_parts(inputs, masks)
+        return matrix, weights
+
+    def attention_parts(self, inputs: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]):
+        """:meth:`attention`'s matrix and weights, and the text CNN's output and pooled mask."""
         speech, speech_mask = self.speech_cnn(inputs[self.speech], masks[self.speech])
         text, text_mask = self.text_cnn(inputs[self.text], masks[self.text])
         f = self.speech_1x1(speech.transpose(1, 2)).transpose(1, 2)  # B×m×d
@@ -280,12 +289,31 @@ class LeeAttention(LeeBase):
         else:  # per speech position, a distribution over the words
             matrix = masked_softmax(scores, real, dim=2)
             weights = (matrix * scores).sum(2)
-        return matrix, weights * speech_mask
+        return matrix, weights * speech_mask, text, text_mask
 
-    def forward(self, inputs: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]) -> torch.Tensor:
+    def attended(self, inputs: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]):
+        """The third CNN's output over the attended spectrogram and the text CNN's output, each averaged
+        over its real pooled positions (B×channels each)."""
         x, mask = inputs[self.speech], masks[self.speech]
-        matrix, weights = self.attention(inputs, masks)
+        matrix, weights, text, text_mask = self.attention_parts(inputs, masks)
         frame_weights = broadcast_to_frames(weights, x.shape[1], self.pools) * mask
         self.last_attention, self.last_frame_weights = matrix.detach(), frame_weights.detach()
         h, pooled_mask = self.classifier_cnn(x * frame_weights[..., None], mask)
-        return self.output(masked_mean(h, pooled_mask))
+        return masked_mean(h, pooled_mask), masked_mean(text, text_mask)
+
+    def forward(self, inputs: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.output(self.attended(inputs, masks)[0])
+
+
+@register("lee_attention_fused")
+class LeeAttentionFused(LeeAttention):
+    """serkit's addition (no row in the paper): :class:`LeeAttention` whose dense stack reads the third
+    CNN's pooled output concatenated with the text CNN's (the shallow model's text path, §4.4), so the
+    classifier sees the words themselves besides the spectrogram they reweighted."""
+
+    def __init__(self, input_dims: dict[str, int], num_outputs: int, **kw) -> None:
+        super().__init__(input_dims, num_outputs, **kw)
+        self.output = self.head(self.classifier_cnn.output_dim + self.text_cnn.output_dim)
+
+    def forward(self, inputs: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.output(torch.cat(self.attended(inputs, masks), -1))
