@@ -243,6 +243,13 @@ def test_word_stream_looks_words_up_in_a_kv_file(tmp_path: Path) -> None:
     batch = Collator(dataset)([dataset[0], dataset[1]])
     assert batch["inputs"]["words"].shape == (2, 3, 3)  # padded to max_words
     assert batch["masks"]["words"].tolist() == [[True, True, True], [True, False, False]]
+    # The train and dev sets' streams share one read of the file; a rewritten file is read again.
+    again = EmotionDataset(data, specs["data"]["streams"], task)
+    assert again.streams[1].space is dataset.streams[1].space
+    grown = make_keyed_vectors(["good", "bad", "new"], np.eye(3, dtype=np.float32))
+    save_vectors(grown, tmp_path / "w2v.bin")
+    fresh = EmotionDataset(data, specs["data"]["streams"], task)
+    assert "new" in fresh.streams[1].space.key_to_index and "new" not in dataset.streams[1].space.key_to_index
 
 
 def test_dataset_errors_name_the_file_and_the_fix(tmp_path: Path) -> None:

@@ -164,6 +164,10 @@ class FrameStream:
         return out
 
 
+_SPACES: dict[tuple, object] = {}
+"""The embedding files :attr:`WordStream.space` read last in this process, by path, mtime, size and pid."""
+
+
 class WordStream:
     """One vector per word of the transcript from an embedding file (``kv``: word2vec binary, e.g.
     ``w2v.bin``), cut to ``max_words``. The file is read whole once per process (no memory map; a
@@ -232,11 +236,18 @@ class WordStream:
 
     @property
     def space(self):
-        """The file's ``KeyedVectors``, read once per process."""
+        """The file's ``KeyedVectors``, read once per process and shared by every stream of the process
+        that reads the same unchanged file (the training and dev sets' streams: GloVe 6B takes seconds)."""
         if self._space is None or self._pid != os.getpid():
             from serkit.text.embeddings_io import load_vectors
 
-            self._space = load_vectors(self.path)
+            stat = self.path.stat()
+            key = (str(self.path.resolve()), stat.st_mtime_ns, stat.st_size, os.getpid())
+            if key not in _SPACES:
+                while len(_SPACES) >= 4:  # a few files at most stay cached
+                    _SPACES.pop(next(iter(_SPACES)))
+                _SPACES[key] = load_vectors(self.path)
+            self._space = _SPACES[key]
             self._pid = os.getpid()
         return self._space
 
