@@ -139,6 +139,11 @@ def test_intensities_presence_and_junk_counts(default) -> None:
     assert set(rows) == set(datadir.load(out / "train").utts)
     assert rows["zv0Jl4TIQDc-000"].tolist() == [1, 0, 1, 0, 0, 0]
     meta = json.loads((out / "train" / "meta.json").read_text())
+    sizes = {s: len(datadir.load(out / s).utts) for s in ("train", "dev", "test") if (out / s).is_dir()}
+    assert meta["corpus_counts"] == {
+        **{s: {"total": n} for s, n in sizes.items()},
+        "total": {"total": sum(sizes.values())},
+    }
     counts = {k: v["count"] for k, v in meta["skipped"].items()}
     assert counts["no emotion present (all six are 0) (row dropped)"] == 1
     assert counts["negative start clamped to 0 (kept)"] == 1

@@ -521,6 +521,11 @@ def prepare(
         "text_from": dict(text_from),
         "skipped": skips.as_meta(),
         "source": str(src),
+        # segments per set and in all: what RESULTS.md's corpus label counts
+        "corpus_counts": {
+            **{name: {"total": len(data)} for name, data in sets.items()},
+            "total": {"total": sum(len(data) for data in sets.values())},
+        },
     }
     if not any(sets.values()):
         raise SerkitError(
