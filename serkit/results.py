@@ -213,7 +213,7 @@ def results_markdown(recipe_dir: Path) -> str:
     groups: dict[tuple, list[tuple[Path, dict]]] = {}
     for exp, result in scores:
         groups.setdefault(_protocol_key(result), []).append((exp, result))
-    for key, entries in sorted(groups.items(), key=lambda g: (g[0][4], g[0][0], g[0][1])):
+    for key, entries in sorted(groups.items(), key=lambda g: (g[0][4], g[0][0], g[0][6], g[0][1])):
         lines += _protocol_table(key, entries, paper["rows"], recipe_dir)
         if paper.get("per_class") is True and key[6] == "classification":
             lines += per_class_markdown(key[0], entries, recipe_dir)
@@ -248,8 +248,9 @@ def _protocol_table(
         header += [name, f"paper {name}"] if c in with_paper else [name]
     header += ["training", "paper row", "corpus", "exp"]
     definitions = first["protocol"]["definitions"]
+    kind = ", multi-label" if first["protocol"].get("task") == "multilabel" else ""
     lines = [
-        f"### {set_name}: {first['protocol']['split']}",
+        f"### {set_name}{kind}: {first['protocol']['split']}",
         "",
         f"Protocol: {protocol_line(first, with_checkpoint=False)}.",
         "",
@@ -346,7 +347,9 @@ def training_summary(exp: Path, result: dict) -> str:
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     optim, train = config.get("optim") or {}, config.get("train") or {}
     chunk = (config.get("data") or {}).get("chunk_frames")
-    text = f"{optim.get('name')} {optim.get('lr'):g}, batch {train.get('batch_size')}"
+    text = f"{optim.get('name')} {optim.get('lr'):g}"
+    text += f" (momentum {optim['momentum']:g})" if optim.get("momentum") else ""
+    text += f", batch {train.get('batch_size')}"
     text += f" × {chunk} frames" if chunk else ""
     text += f", {train.get('epochs')} epochs"
     epoch = result["protocol"].get("checkpoint_epoch")

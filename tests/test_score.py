@@ -200,6 +200,13 @@ def test_frame_level_regression_trains_on_ccc_and_scores_traces(tmp_path: Path) 
     assert "| config | ccc_arousal | ccc_valence | ccc_mean | training | paper row | corpus | exp |" in text
     epoch = result["protocol"]["checkpoint_epoch"]
     assert f"| adam 0.01, batch 4 × 20 frames, 8 epochs (epoch {epoch} scored) |" in text
+    config_file = tmp_path / "exp" / "ccc" / "config.yaml"
+    trained = yaml.safe_load(config_file.read_text())
+    trained["optim"].update(name="sgd", momentum=0.9)  # a momentum is part of how the row trained
+    config_file.write_text(yaml.safe_dump(trained))
+    assert results.training_summary(tmp_path / "exp" / "ccc", result).startswith(
+        "sgd 0.01 (momentum 0.9), batch 4"
+    )
 
 
 def test_the_corpus_label_says_what_the_meta_json_says_and_nothing_more() -> None:
