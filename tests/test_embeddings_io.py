@@ -3,6 +3,7 @@ serkit's own file is word2vec binary and a pickle is never loaded."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import run_serkit
 
+from serkit import results
 from serkit.errors import SerkitError
 from serkit.text import embeddings_io as eio
 
@@ -87,6 +89,20 @@ def test_cli_import_export(tmp_path: Path) -> None:
     result = run_serkit("import-embeddings", str(src), str(tmp_path / "g.bin"))
     assert result.returncode == 0, result.stderr
     assert eio.load_vectors(tmp_path / "g.bin").index_to_key == ["cat", "dog"]
+    record = json.loads((tmp_path / "g.import.json").read_text())  # RESULTS.md quotes it
+    assert record == {
+        "source": str(src),
+        "format": "glove",
+        "words": 2,
+        "dim": 2,
+        "limit": None,
+        "normalize": True,
+    }
+    (tmp_path / "exp" / "emb").mkdir(parents=True)
+    eio.import_embeddings(src, tmp_path / "exp" / "emb" / "glove.bin", limit=1)
+    assert results.word_vectors_markdown(tmp_path)[0] == (
+        f"Word vectors: `exp/emb/glove.bin` imported from `{src}`, a GloVe text file: 1 words × 2 dimensions."
+    )
     result = run_serkit("export-embeddings", str(tmp_path / "g.bin"), str(tmp_path / "g.vec"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "g.vec").read_text().splitlines()[0] == "2 2"

@@ -307,11 +307,27 @@ def _check_output_name(path: Path) -> None:
 def import_embeddings(
     source: str | Path, out: str | Path, fmt: str = "auto", limit: int | None = None, normalize: bool = True
 ):
-    """``serkit import-embeddings``: read ``source`` and save it as word2vec binary at ``out``."""
+    """``serkit import-embeddings``: read ``source`` and save it as word2vec binary at ``out``, and what
+    was imported beside it (:func:`import_record_path`), which RESULTS.md quotes."""
     _check_output_name(Path(out))
     kv = read_embeddings(source, fmt, limit, normalize)
     save_vectors(kv, out)
+    record = {
+        "source": str(source),
+        "format": detect_format(source) if fmt == "auto" else fmt,
+        "words": len(kv),
+        "dim": int(kv.vector_size),
+        "limit": limit,
+        "normalize": normalize,
+    }
+    import_record_path(out).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return kv
+
+
+def import_record_path(out: str | Path) -> Path:
+    """Where :func:`import_embeddings` records its source: ``glove.bin`` → ``glove.import.json``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.import.json")
 
 
 def export_embeddings(path: str | Path, out: str | Path, binary: bool = False):
