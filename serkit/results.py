@@ -34,7 +34,8 @@ gets its own table: wacc_mean, wf1_mean and wacc of each class.
 With a top-level ``per_class: true`` (default false), each classification table is followed by a
 per-class table: a row per config, a column per class with precision / recall in percent (the
 class's reference utterances in the header; a fold aggregate shows the mean over its folds and
-their summed support), and a link to each config's confusion plot
+their summed support), then each config's confusion matrix (rows the reference classes, columns
+the predicted; a fold aggregate's summed over its folds) and where its plot is
 (``exp/<config>/plots/confusion_<set>.png``, one per fold for fold aggregates)::
 
     per_class: true
@@ -50,6 +51,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import yaml
 from rich.table import Table
 
@@ -303,7 +305,8 @@ def _protocol_table(
 
 def per_class_markdown(set_name: str, entries: list[tuple[Path, dict]], recipe_dir: Path) -> list[str]:
     """The per-class table of one classification protocol (``per_class: true`` in paper.yaml):
-    precision / recall per class in percent, support in the header, and each config's confusion plots."""
+    precision / recall per class in percent, support in the header, then each config's confusion matrix
+    and plots."""
     classes = entries[0][1]["protocol"]["classes"]
     rows, support = [], {}
     for exp, result in sorted(entries, key=lambda e: (e[1]["config"], str(e[0]))):
@@ -320,8 +323,7 @@ def per_class_markdown(set_name: str, entries: list[tuple[Path, dict]], recipe_d
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]
-    links = []
-    for _exp, result, per_class, plots in rows:
+    for _exp, result, per_class, _plots in rows:
         cells = [f"`{result['config']}`"]
         for c in classes:
             scores = per_class.get(c)
@@ -329,11 +331,40 @@ def per_class_markdown(set_name: str, entries: list[tuple[Path, dict]], recipe_d
                 "—" if scores is None else f"{100 * scores['precision']:.1f} / {100 * scores['recall']:.1f}"
             )
         lines.append("| " + " | ".join(cells) + " |")
-        shown = [(label, os.path.relpath(path, recipe_dir)) for label, path in plots]
-        links.append(
-            f"- `{result['config']}` confusion: " + ", ".join(f"[{label}]({path})" for label, path in shown)
-        )
-    return lines + [""] + links + [""]
+    lines.append("")
+    for exp, result, _per_class, plots in rows:
+        lines += confusion_markdown(set_name, result, _confusion_of(exp, result), classes)
+        shown = ", ".join(f"`{os.path.relpath(path, recipe_dir)}`" for _, path in plots)
+        lines += [f"Plot: {shown}.", ""]
+    return lines
+
+
+def confusion_markdown(
+    set_name: str, result: dict, matrix: list[list[int]] | None, classes: list[str]
+) -> list[str]:
+    """A confusion matrix as a table: rows the reference classes, columns the predicted ones."""
+    folds = result["protocol"].get("folds")
+    title = f"Confusion, {set_name}, `{result['config']}` (rows: reference, columns: predicted"
+    title += f"; summed over {len(folds)} folds)" if folds else ")"
+    if matrix is None:
+        return [title + ": not in the score files.", ""]
+    lines = [title + ":", "", "| | " + " | ".join(classes) + " |", "|" + "---|" * (len(classes) + 1)]
+    lines += [
+        f"| {c} | " + " | ".join(str(v) for v in row) + " |" for c, row in zip(classes, matrix, strict=True)
+    ]
+    return lines + [""]
+
+
+def _confusion_of(exp: Path, result: dict) -> list[list[int]] | None:
+    """The score's confusion matrix; a fold aggregate's is the sum of its folds' (None if one is missing)."""
+    folds = result["protocol"].get("folds") or []
+    if not folds:
+        return result["metrics"].get("confusion")
+    found = [Experiment(exp / fold).score_file(result["set"]) for fold in folds]
+    if not all(f.is_file() for f in found):
+        return None
+    matrices = [np.asarray(json.loads(f.read_text(encoding="utf-8"))["metrics"]["confusion"]) for f in found]
+    return np.sum(matrices, axis=0).astype(int).tolist()
 
 
 def _per_class_of(exp: Path, result: dict) -> tuple[dict, list[tuple[str, Path]]]:

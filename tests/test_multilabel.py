@@ -365,7 +365,7 @@ def test_a_class_null_in_one_fold_is_null_in_the_aggregate(tmp_path: Path) -> No
 # --------------------------------------------------------------------------- per_class: true
 
 
-def test_per_class_tables_follow_classification_tables_with_confusion_links(tmp_path: Path) -> None:
+def test_per_class_tables_and_confusion_matrices_follow_classification_tables(tmp_path: Path) -> None:
     def score(exp: Path, config: str, reference, predicted, folds=None) -> dict:
         result = {
             "config": config,
@@ -395,13 +395,20 @@ def test_per_class_tables_follow_classification_tables_with_confusion_links(tmp_
     lines = text.splitlines()
     assert "| config | neu P / R (n=6) | ang P / R (n=2) |" in lines
     assert "| `one` | 75.0 / 100.0 | 0.0 / 0.0 |" in lines
-    assert "- `one` confusion: [test](exp/one/plots/confusion_test.png)" in lines
+    # confusion matrices inline (rows reference, columns predicted); a fold aggregate's summed over folds
+    at = lines.index("Confusion, test, `one` (rows: reference, columns: predicted):")
+    assert lines[at + 2 : at + 6] == [
+        "| | neu | ang |",
+        "|---|---|---|",
+        "| neu | 6 | 0 |",
+        "| ang | 2 | 0 |",
+    ]
+    assert "Plot: `exp/one/plots/confusion_test.png`." in lines
     assert "| config | neu P / R (n=5) | ang P / R (n=3) |" in lines
     assert "| `cv` | 87.5 / 100.0 | 50.0 / 50.0 |" in lines
-    assert (
-        "- `cv` confusion: [fold1](exp/cv/fold1/plots/confusion_test.png), "
-        "[fold2](exp/cv/fold2/plots/confusion_test.png)"
-    ) in lines
+    at = lines.index("Confusion, test, `cv` (rows: reference, columns: predicted; summed over 2 folds):")
+    assert lines[at + 4 : at + 6] == ["| neu | 5 | 0 |", "| ang | 1 | 2 |"]
+    assert "Plot: `exp/cv/fold1/plots/confusion_test.png`, `exp/cv/fold2/plots/confusion_test.png`." in lines
     # each per-class table comes right after its protocol's table
     first_table = lines.index("| config | WA | UA | F1 | training | paper row | corpus | exp |")
     assert lines.index("| config | neu P / R (n=6) | ang P / R (n=2) |") > first_table
