@@ -42,6 +42,10 @@ STAGE_FILES = {
         "exp/emb/align_s2v/normalization.npz", "feats/test_s2v_words.h5", "feats/dev_pw_words.h5",
         "exp/emb/align_pw/diagnostics.json",
     ],
+    "mosei": [
+        "mini/mosei/manifest.jsonl", "data/train/utt2presence", "data/top1/dev/utt2emo", "data/all/text",
+        "feats/all_spectrogram.h5", "exp/emb/glove.bin",
+    ],
 }  # fmt: skip
 # Each kind of SEWA row once (one model of each registry name, both test-time paths, both speech spaces);
 # test_recipe_configs builds every row's model.
@@ -54,7 +58,11 @@ SEWA_CI_CONFIGS = [
     "attention_code",
     "pw_attention",
 ]
+# Both MOSEI protocols, the paper's two rows and the fused row (test_models_conv_attention builds each model).
+MOSEI_CI_CONFIGS = ["top1_concat", "top1_attention", "ml_attention_fused"]
+CI_CONFIGS = {"sewa": SEWA_CI_CONFIGS, "mosei": MOSEI_CI_CONFIGS}
 CLASSIFICATION_PLOTS = ("plots/curves.png", "plots/confusion_test.png")
+MULTILABEL_PLOTS = ("plots/curves.png", "plots/multilabel_dev.png", "plots/multilabel_test.png")
 REGRESSION_PLOTS = ("plots/curves.png", "plots/ccc_dev.png", "plots/ccc_test.png")
 
 
@@ -93,10 +101,10 @@ def _check_scores(recipe: Path, config: str, score_file: str = "scores/test.json
     return scores
 
 
-@pytest.mark.parametrize("name", ["iemocap", "iemocap_align", "TEMPLATE", "sewa"])
+@pytest.mark.parametrize("name", ["iemocap", "iemocap_align", "TEMPLATE", "sewa", "mosei"])
 def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: str) -> None:
     recipe = _copy_recipe(name, tmp_path)
-    configs = SEWA_CI_CONFIGS if name == "sewa" else _configs(recipe)
+    configs = CI_CONFIGS.get(name) or _configs(recipe)
     result = _run(recipe, "--configs", " ".join(configs))
     assert result.returncode == 0, result.stderr[-3000:]
     for stage in range(7):
@@ -106,6 +114,7 @@ def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: st
     for config in configs:
         exp = recipe / "exp" / config
         plots = REGRESSION_PLOTS if name == "sewa" else CLASSIFICATION_PLOTS
+        plots = MULTILABEL_PLOTS if config.startswith("ml_") else plots
         for path in ("config.yaml", "cmd.txt", "env.txt", "train.log", "checkpoints/best.pt", *plots):
             assert (exp / path).exists(), (config, path)
         if name == "sewa":  # continuous dimensions, scored on dev and test (the mini corpus has test labels)
@@ -117,6 +126,12 @@ def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: st
                 recordings = (recipe / "data" / set_name / "utt2spk").read_text().split("\n")[:-1]
                 for utt in (line.split()[0] for line in recordings):  # a trace plot per scored recording
                     assert (exp / "plots" / f"traces_{set_name}" / f"{utt}.png").exists(), (config, utt)
+            continue
+        if config.startswith("ml_"):  # mosei's multi-label protocol: six present/absent problems
+            for set_name in ("dev", "test"):
+                metrics = _check_scores(recipe, config, f"scores/{set_name}.json")["metrics"]
+                assert 0.0 <= metrics["wacc_mean"] <= 1.0 and 0.0 <= metrics["wf1_mean"] <= 1.0, config
+                assert set(metrics["per_class"]) == {"happy", "sad", "anger", "surprise", "disgust", "fear"}
             continue
         scores = _check_scores(recipe, config)
         metrics = scores["metrics"]
@@ -130,6 +145,12 @@ def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: st
     assert "synthetic mini corpus" in results
     assert not (recipe / "RESULTS.md").exists()  # a run writes exp/RESULTS.md, never the tracked file
 
+    if name == "mosei":  # both protocols, each its own table, from one data preparation
+        assert "multi-label happy/sad/anger/surprise/disgust/fear" in results
+        assert "classes hap/sad/ang/sur/dis/fea" in results and "88.89" in results
+        top1 = set((recipe / "data" / "top1" / "train" / "utt2spk").read_text().split("\n")[:-1])
+        every = set((recipe / "data" / "train" / "utt2spk").read_text().split("\n")[:-1])
+        assert top1 < every  # the single-label sets leave out the segments with no emotion
     if name == "iemocap":
         assert "Embedding spaces" in results and "pseudo-word skip-gram" in results
         # Rerunning from stage 3 keeps stages 0-2: their outputs are not rewritten.
