@@ -17,6 +17,12 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path: Path, dpi: int) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    _pyplot().close(fig)
+
+
 def confusion(result: dict, path: Path) -> Path:
     """Row-normalised confusion matrix with counts, titled with WA / UA and the protocol."""
     plt = _pyplot()
@@ -41,9 +47,7 @@ def confusion(result: dict, path: Path) -> Path:
         f"WA {100 * m['wa']:.2f}  UA {100 * m['ua']:.2f}  macro-F1 {100 * m['f1']:.2f}",
         fontsize=9,
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, 110)
     return path
 
 
@@ -73,9 +77,7 @@ def multilabel_bars(result: dict, path: Path) -> Path:
         f"mean wacc {wacc}  mean wf1 {wf1} (present iff logit > 0)",
         fontsize=9,
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, 110)
     return path
 
 
@@ -101,9 +103,7 @@ def ccc_traces(predictions, dims: list[str], path: Path, label: str, recordings:
         ax.set_ylabel(name)
     axes[0, 0].legend(["reference", "predicted"], fontsize=8, loc="upper right")
     axes[0, 0].set_title(f"{label}: first {len(chosen)} recordings (frames)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path, 100)
     return path
 
 
@@ -128,10 +128,8 @@ def recording_traces(predictions, dims: list[str], out_dir: Path, label: str) ->
         axes[0, 0].legend(fontsize=8, loc="upper left")
         axes[0, 0].set_title(f"{label}: {p.utt}", fontsize=9, loc="left")
         axes[-1, 0].set_xlabel("label frame")
-        fig.tight_layout()
         path = out_dir / f"{str(p.utt).replace('/', '_')}.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
+        _save(fig, path, 80)
         written.append(path)
     return written
 
@@ -154,7 +152,5 @@ def curves(history: list[dict], train_cfg: dict, path: Path) -> Path:
         right.axvline(epochs[best], color="grey", ls="--", lw=1)
     right.set_xlabel("epoch")
     right.set_title(f"{metric} ({mode}); dashed = best", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path, 100)
     return path
