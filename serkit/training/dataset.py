@@ -95,7 +95,7 @@ class EmotionDataset(Dataset):
 
     def _multilabel_targets(self) -> dict[str, np.ndarray]:
         """A 0/1 float32 vector per utterance, one value per class, from the ``task.targets`` file."""
-        name = self.task.get("targets") or "utt2presence"
+        name = self.task["targets"]
         path = self.data.path / name
         if not path.is_file():
             raise SerkitError(
@@ -150,13 +150,13 @@ class EmotionDataset(Dataset):
 def task_for(config: dict, train_dir: str | Path) -> dict:
     """The ``task`` section with ``classes`` (from train meta.json) or ``dims`` (from labels.h5) filled.
 
-    Multilabel: ``classes`` defaults to meta.json's ``emotion_names``; ``targets`` to ``utt2presence``.
+    Multilabel: ``classes`` defaults to meta.json's ``emotion_names`` (``targets`` is filled by
+    :func:`serkit.training.config.resolve`).
     """
     task = dict(config["task"])
     data = datadir.load(train_dir)
     if task["type"] == "multilabel":
         task["classes"] = list(task["classes"] or data.meta.get("emotion_names") or [])
-        task["targets"] = task.get("targets") or "utt2presence"
         if not task["classes"]:
             raise SerkitError(
                 "multilabel needs class names: the train dir's meta.json has no emotion_names",

@@ -110,16 +110,11 @@ class BCE(nn.Module):
 
 def build(config: dict, task: dict, train_labels: Sequence | None = None) -> nn.Module:
     """The loss of a resolved config: ``ce`` (classification), ``ccc`` (regression) or ``bce``
-    (multilabel). ``train_labels``: class indices (ce) or 0/1 rows (bce) of the training set."""
+    (multilabel); :func:`serkit.training.config.resolve` has checked that it fits the task.
+    ``train_labels``: class indices (ce) or 0/1 rows (bce) of the training set."""
     loss = config["loss"]
     if loss["type"] == "bce":
-        if task["type"] != "multilabel":
-            raise SerkitError("loss.type bce needs task.type multilabel")
         return BCE(pos_weights(loss["pos_weight"], list(train_labels or []), task["classes"]))
     if loss["type"] == "ce":
-        if task["type"] != "classification":
-            raise SerkitError("loss.type ce needs task.type classification")
         return CrossEntropy(class_weights(loss["class_weights"], train_labels or [], len(task["classes"])))
-    if task["type"] != "regression":
-        raise SerkitError("loss.type ccc needs task.type regression")
     return CCCLoss(len(task["dims"]), loss["dim_weights"])
