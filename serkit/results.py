@@ -242,8 +242,6 @@ IMPORT_FORMATS = {
 def word_vectors_markdown(recipe_dir: Path) -> list[str]:
     """One line per imported embedding file under ``exp/emb`` (``serkit import-embeddings`` records
     its source beside the file): which word vectors the rows read."""
-    import json
-
     lines = []
     for record_file in sorted((recipe_dir / "exp" / "emb").rglob("*.import.json")):
         record = json.loads(record_file.read_text(encoding="utf-8"))
@@ -310,8 +308,9 @@ def per_class_markdown(set_name: str, entries: list[tuple[Path, dict]], recipe_d
     classes = entries[0][1]["protocol"]["classes"]
     rows, support = [], {}
     for exp, result in sorted(entries, key=lambda e: (e[1]["config"], str(e[0]))):
-        per_class, plots = _per_class_of(exp, result)
-        rows.append((exp, result, per_class, plots))
+        folds = _fold_metrics(exp, result) if result["protocol"].get("folds") else None
+        per_class, plots = _per_class_of(exp, result, folds)
+        rows.append((exp, result, per_class, plots, _confusion_of(result, folds)))
         for name, scores in per_class.items():
             support.setdefault(name, scores["support"])
     header = ["config"] + [f"{c} P / R (n={support[c]})" if c in support else f"{c} P / R" for c in classes]
@@ -323,7 +322,7 @@ def per_class_markdown(set_name: str, entries: list[tuple[Path, dict]], recipe_d
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]
-    for _exp, result, per_class, _plots in rows:
+    for _exp, result, per_class, _plots, _confusion in rows:
         cells = [f"`{result['config']}`"]
         for c in classes:
             scores = per_class.get(c)
@@ -332,8 +331,8 @@ def per_class_markdown(set_name: str, entries: list[tuple[Path, dict]], recipe_d
             )
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    for exp, result, _per_class, plots in rows:
-        lines += confusion_markdown(set_name, result, _confusion_of(exp, result), classes)
+    for _exp, result, _per_class, plots, confusion in rows:
+        lines += confusion_markdown(set_name, result, confusion, classes)
         shown = ", ".join(f"`{os.path.relpath(path, recipe_dir)}`" for _, path in plots)
         lines += [f"Plot: {shown}.", ""]
     return lines
@@ -355,34 +354,34 @@ def confusion_markdown(
     return lines + [""]
 
 
-def _confusion_of(exp: Path, result: dict) -> list[list[int]] | None:
-    """The score's confusion matrix; a fold aggregate's is the sum of its folds' (None if one is missing)."""
-    folds = result["protocol"].get("folds") or []
-    if not folds:
-        return result["metrics"].get("confusion")
-    found = [Experiment(exp / fold).score_file(result["set"]) for fold in folds]
+def _fold_metrics(exp: Path, result: dict) -> list[dict] | None:
+    """The ``metrics`` of each fold's score file of a fold aggregate (None if one is missing)."""
+    found = [Experiment(exp / fold).score_file(result["set"]) for fold in result["protocol"]["folds"]]
     if not all(f.is_file() for f in found):
         return None
-    matrices = [np.asarray(json.loads(f.read_text(encoding="utf-8"))["metrics"]["confusion"]) for f in found]
-    return np.sum(matrices, axis=0).astype(int).tolist()
+    return [json.loads(f.read_text(encoding="utf-8"))["metrics"] for f in found]
 
 
-def _per_class_of(exp: Path, result: dict) -> tuple[dict, list[tuple[str, Path]]]:
+def _confusion_of(result: dict, folds: list[dict] | None) -> list[list[int]] | None:
+    """The score's confusion matrix; a fold aggregate's is the sum of its folds' (None if one is missing)."""
+    if not result["protocol"].get("folds"):
+        return result["metrics"].get("confusion")
+    if folds is None:
+        return None
+    return np.sum([np.asarray(m["confusion"]) for m in folds], axis=0).astype(int).tolist()
+
+
+def _per_class_of(exp: Path, result: dict, folds: list[dict] | None) -> tuple[dict, list[tuple[str, Path]]]:
     """Precision, recall and support per class of a score (a fold aggregate: mean over the folds'
     score files, support summed), and its confusion plots (label, path)."""
     set_name = result["set"]
-    folds = result["protocol"].get("folds") or []
-    if not folds:
+    fold_names = result["protocol"].get("folds") or []
+    if not fold_names:
         per_class = result["metrics"].get("per_class") or {}
         return per_class, [(set_name, exp / "plots" / f"confusion_{set_name}.png")]
-    found = [Experiment(exp / fold).score_file(set_name) for fold in folds]
-    runs = [
-        json.loads(f.read_text(encoding="utf-8"))["metrics"].get("per_class") or {}
-        for f in found
-        if f.is_file()
-    ]
+    runs = [m.get("per_class") or {} for m in folds or []]
     per_class = {}
-    if runs and len(runs) == len(folds):
+    if runs:
         for name in runs[0]:
             per_fold = [r[name] for r in runs if name in r]
             if len(per_fold) == len(runs):
@@ -391,7 +390,7 @@ def _per_class_of(exp: Path, result: dict) -> tuple[dict, list[tuple[str, Path]]
                     "recall": sum(r["recall"] for r in per_fold) / len(per_fold),
                     "support": sum(r["support"] for r in per_fold),
                 }
-    return per_class, [(fold, exp / fold / "plots" / f"confusion_{set_name}.png") for fold in folds]
+    return per_class, [(fold, exp / fold / "plots" / f"confusion_{set_name}.png") for fold in fold_names]
 
 
 def training_summary(exp: Path, result: dict) -> str:
@@ -431,10 +430,6 @@ SPACE_COLUMNS = (
 def embedding_markdown(recipe_dir: Path, labels: dict, corpus: str = "") -> list[str]:
     """The table of ``exp/emb/[<fold>/]<name>/diagnostics.json`` (``serkit eval-embeddings``): one row
     per space, mean ± sd over folds."""
-    import json
-
-    import numpy as np
-
     found: dict[str, list[dict]] = {}
     for path in sorted((recipe_dir / "exp" / "emb").rglob("diagnostics.json")):
         found.setdefault(path.parent.name, []).append(json.loads(path.read_text(encoding="utf-8")))
