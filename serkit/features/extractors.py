@@ -23,6 +23,12 @@ class Extractor:
     def __init__(self, options: dict) -> None:
         self.options = dict(options)
 
+    @classmethod
+    def options_from_params(cls, params: dict) -> dict:
+        """The options that extract new audio as a store with these ``params`` was extracted
+        (``serkit predict``); default: none (the type has no options)."""
+        return {}
+
     def prepare(self, data: DataDir) -> None:
         """Look at the data before writing (e.g. the sample rate); default: nothing."""
 
@@ -67,6 +73,19 @@ class Pyaa34Extractor(Extractor):
             raise SerkitError(f"unknown --backend {self.backend!r}", hint="use serkit or pyaudioanalysis")
         if self.backend == "pyaudioanalysis" and self.flavor != "pyaa":
             raise SerkitError("--backend pyaudioanalysis only computes --flavor pyaa", hint="drop --flavor")
+
+    @classmethod
+    def options_from_params(cls, params: dict) -> dict:
+        """The store's window, step, deltas, flavor and backend, and its rate: audio at another rate is
+        resampled to it (audio at that rate is read as it was)."""
+        return {
+            "window": params["window_s"],
+            "step": params["step_s"],
+            "deltas": params["deltas"],
+            "flavor": params["flavor"],
+            "backend": params["backend"],
+            "sample_rate": int(params["sampling_rate"]),
+        }
 
     def prepare(self, data: DataDir) -> None:
         if self.rate is None:
@@ -133,6 +152,10 @@ class SpectrogramExtractor(Extractor):
         super().__init__(options)
         frames = int(options.get("frames", spectrogram.N_FRAMES))
         self.frames = None if frames <= 0 else frames
+
+    @classmethod
+    def options_from_params(cls, params: dict) -> dict:
+        return {"frames": params["frames"]}
 
     def params(self) -> dict:
         return spectrogram.params(self.frames)

@@ -22,21 +22,30 @@ class EmotionDataset(Dataset):
     """Examples of one data dir: inputs per stream and the utterance- or frame-level target.
 
     ``task`` is the resolved ``task`` section plus ``classes`` (classification, multilabel) or
-    ``dims`` (regression) filled in; see :func:`task_for`.
+    ``dims`` (regression) filled in; see :func:`task_for`. ``labelled=False`` (``serkit predict``)
+    reads no labels: every target is zero, of the shape a label would have. ``utts`` restricts the
+    examples to those utterances of the data dir.
     """
 
     def __init__(
-        self, data_dir: str | Path, stream_specs: list[dict], task: dict, chunk_frames: int | None = None
+        self,
+        data_dir: str | Path,
+        stream_specs: list[dict],
+        task: dict,
+        chunk_frames: int | None = None,
+        *,
+        labelled: bool = True,
+        utts: list[str] | None = None,
     ) -> None:
         self.data = datadir.load(data_dir)
-        self.utts = self.data.utts
+        self.utts = self.data.utts if utts is None else [u for u in self.data.utts if u in set(utts)]
         if not self.utts:
             raise SerkitError("the data dir is empty", path=data_dir)
-        self.streams = open_streams(stream_specs, self.data)
+        self.streams = open_streams(stream_specs, self.data, self.utts)
         self.task = task
         self.frame_level = task["level"] == "frame"
         self.frame_stream = task.get("frame_stream") or self.streams[0].name
-        self.targets = self._load_targets()
+        self.targets = self._load_targets() if labelled else self._no_targets()
         self.index: list[tuple[str, int, int | None]] = [(u, 0, None) for u in self.utts]
         if chunk_frames and self.frame_level:
             self.index = [
@@ -92,6 +101,18 @@ class EmotionDataset(Dataset):
         if self.frame_level:
             return picked
         return {u: v.mean(0) for u, v in picked.items()}
+
+    def _no_targets(self) -> dict[str, np.ndarray | int]:
+        """Zero targets shaped as labels would be (prediction without labels)."""
+        if self.task["type"] == "classification":
+            return dict.fromkeys(self.utts, 0)
+        if self.task["type"] == "multilabel":
+            return {u: np.zeros(len(self.task["classes"]), dtype=np.float32) for u in self.utts}
+        width = len(self.task["dims"])
+        if self.frame_level:
+            frames = self._stream(self.frame_stream)
+            return {u: np.zeros((frames.length(u), width), dtype=np.float32) for u in self.utts}
+        return {u: np.zeros(width, dtype=np.float32) for u in self.utts}
 
     def _multilabel_targets(self) -> dict[str, np.ndarray]:
         """A 0/1 float32 vector per utterance, one value per class, from the ``task.targets`` file."""

@@ -49,6 +49,9 @@ class FrameStream:
     (Kaldi's per-speaker CMVN through ``utt2spk``: a speaker's habitual level and timbre are
     removed, what varies between that speaker's utterances stays).
 
+    A model applied to new audio (``serkit predict``) gives ``normalize: train`` the statistics saved
+    with its weights: the spec's ``fitted`` (mean, std), set by :mod:`serkit.predict`, not a config key.
+
     ``turn_split: true`` (the SEWA authors' interlocutor split, methods.md §A.1) doubles each frame:
     a frame inside one of the subject's turns (the data dir's ``turns``, frames
     ``label_frame(start)`` .. ``label_frame(end)`` on the store's ``frame_shift``) keeps its values in
@@ -109,7 +112,9 @@ class FrameStream:
                 raise SerkitError(
                     f"stream {self.name}: turn_split needs the store's frame_shift", path=self.path
                 )
-        if self.normalize == "train":
+        if self.normalize == "train" and spec.get("fitted") is not None:
+            self.mean, self.std = (np.asarray(x, dtype=np.float32) for x in spec["fitted"])
+        elif self.normalize == "train":
             stats_dir = Path(spec["stats_from"])
             stats_store = str(spec["store"]).replace("{set}", stats_dir.name)
             self.mean, self.std = training_statistics(stats_store, str(stats_dir))
@@ -615,8 +620,9 @@ STREAM_TYPES: dict[str, type[Stream]] = {
 """Every stream type by its config ``type``; a new type is a class here and an entry in this map."""
 
 
-def open_streams(specs: list[dict], data: datadir.DataDir) -> list[Stream]:
-    """The configured streams for one data dir; streams that name others are opened after them."""
+def open_streams(specs: list[dict], data: datadir.DataDir, utts: list[str] | None = None) -> list[Stream]:
+    """The configured streams for one data dir (checked for ``utts``, default every utterance);
+    streams that name others are opened after them."""
     opened: dict[str, Stream] = {}
     for spec in sorted(specs, key=lambda s: bool(STREAM_TYPES[s["type"]].REFERENCES)):
         kind = STREAM_TYPES[spec["type"]]
@@ -629,5 +635,5 @@ def open_streams(specs: list[dict], data: datadir.DataDir) -> list[Stream]:
         opened[spec["name"]] = kind.open(spec, data, refs)
     ordered = [opened[spec["name"]] for spec in specs]
     for stream in ordered:
-        stream.check(data.utts)
+        stream.check(data.utts if utts is None else utts)
     return ordered
