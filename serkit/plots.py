@@ -134,6 +134,22 @@ def recording_traces(predictions, dims: list[str], out_dir: Path, label: str) ->
     return written
 
 
+def predicted_trace(values: np.ndarray, shift: float, dims: list[str], path: Path, title: str) -> Path:
+    """One PNG of a recording's predicted values (frames × dims) over time (``serkit predict --plot``)."""
+    plt = _pyplot()
+    values = np.atleast_2d(values)
+    seconds = np.arange(len(values)) * shift
+    fig, axes = plt.subplots(len(dims), 1, figsize=(9, 1.9 * len(dims)), sharex=True, squeeze=False)
+    for d, name in enumerate(dims):
+        axes[d, 0].plot(seconds, values[:, d], color="tab:orange", lw=1)
+        axes[d, 0].set_ylabel(name)
+    axes[0, 0].set_title(title, fontsize=9, loc="left")
+    axes[-1, 0].set_xlabel("time (s)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save(fig, path, 80)
+    return path
+
+
 def curves(history: list[dict], train_cfg: dict, path: Path) -> Path:
     """Losses (train, dev) and the selection metric per epoch, best epoch marked."""
     plt = _pyplot()

@@ -7,15 +7,20 @@ themselves mean nothing after two epochs on 50 utterances.
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 import os
 import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, run_serkit
+
+from serkit import audio, datadir, metrics
 
 STAGE_FILES = {
     "iemocap": [
@@ -101,6 +106,99 @@ def _check_scores(recipe: Path, config: str, score_file: str = "scores/test.json
     return scores
 
 
+def _predict(recipe: Path, *args: str) -> subprocess.CompletedProcess:
+    done = run_serkit("predict", *args, cwd=recipe)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def _check_predict_iemocap(recipe: Path, tmp_path: Path) -> None:
+    """s2v_dual on the test set's wav files (speakers and transcripts given): the labels `serkit score`
+    scored, UA and confusion matrix equal; the same from the exported model dir in another directory."""
+    test = datadir.load(recipe / "data" / "test")
+    files = [str(recipe / test.wav_scp[u].path) for u in test.utts]
+    given = ("--utt2spk", "data/test/utt2spk", "--transcripts", "data/test/text")
+    _predict(recipe, "exp/s2v_dual", *files, *given, "--out", str(tmp_path / "exp.csv"))
+    with open(tmp_path / "exp.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    by_stem = {Path(test.wav_scp[u].path).stem: u for u in test.utts}
+    classes = json.loads((recipe / "exp" / "s2v_dual" / "scores" / "test.json").read_text())
+    scored, classes = classes["metrics"], classes["protocol"]["classes"]
+    mine = metrics.classification_metrics(
+        [classes.index(test.utt2emo[by_stem[r["utt"]]]) for r in rows],
+        [classes.index(r["label"]) for r in rows],
+        classes,
+    )
+    assert len(rows) == len(test.utts) and mine["confusion"] == scored["confusion"]
+    assert mine["ua"] == pytest.approx(scored["ua"], abs=1e-12)
+    done = run_serkit("export", "exp/s2v_dual", str(tmp_path / "model"), cwd=recipe)
+    assert done.returncode == 0, done.stdout + done.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    given = ("--utt2spk", str(recipe / "data/test/utt2spk"), "--transcripts", str(recipe / "data/test/text"))
+    _predict(elsewhere, str(tmp_path / "model"), *files, *given, "--out", "model.csv")
+    with open(elsewhere / "model.csv", newline="", encoding="utf-8") as f:
+        assert [r["label"] for r in csv.DictReader(f)] == [r["label"] for r in rows]
+
+
+def _check_predict_sewa(recipe: Path, tmp_path: Path) -> None:
+    """Per-frame traces for a wav with no labels; on the test data dir, the CCC `serkit score` gave."""
+    test = datadir.load(recipe / "data" / "test")
+    wav = recipe / test.wav_scp[test.utts[0]].path
+    lone = tmp_path / "call.wav"
+    shutil.copy(wav, lone)  # no data dir, no labels, no transcript
+    _predict(
+        recipe, "exp/paralinguistic", str(lone), "--out", str(tmp_path / "p.csv"), "--plot", str(tmp_path)
+    )
+    with open(tmp_path / "p.frames.csv", newline="", encoding="utf-8") as f:
+        frames = list(csv.DictReader(f))
+    _, seconds = audio.audio_info(datadir.WavEntry(str(lone)))
+    assert len(frames) == math.ceil(round(seconds / 0.1, 6)) and set(frames[0]) == {
+        "utt", "time", "arousal", "valence", "liking"}  # fmt: skip
+    assert (tmp_path / "call.png").read_bytes()[:4] == b"\x89PNG"
+    _predict(recipe, "exp/attention", "data/test", "--out", str(tmp_path / "attention.json"))
+    predicted = json.loads((tmp_path / "attention.json").read_text())["predictions"]
+    labels, _, names = datadir.read_labels(recipe / "data" / "test" / "labels.h5", test.utts)
+    outputs = {p["utt"]: np.asarray(p["frames"]) for p in predicted}
+    scored = json.loads((recipe / "exp" / "attention" / "scores" / "test.json").read_text())["metrics"]
+    dims = ["arousal", "valence", "liking"]
+    columns = [names.index(d) for d in dims]
+    mine = metrics.continuous_metrics(outputs, {u: labels[u][:, columns] for u in outputs}, dims)
+    assert mine["ccc_mean"] == pytest.approx(scored["ccc_mean"], abs=1e-4)
+
+
+def _check_predict_mosei(recipe: Path, tmp_path: Path) -> None:
+    """Both protocols' models on their test data dirs: the confusion matrix (multi-label: the per-emotion
+    accuracies) `serkit score` gave, with the spectrogram statistics saved with the weights."""
+    _predict(recipe, "exp/top1_attention", "data/top1/test", "--out", str(tmp_path / "top1.json"))
+    test = datadir.load(recipe / "data" / "top1" / "test")
+    scored = json.loads((recipe / "exp" / "top1_attention" / "scores" / "test.json").read_text())
+    classes = scored["protocol"]["classes"]
+    rows = json.loads((tmp_path / "top1.json").read_text())["predictions"]
+    mine = metrics.classification_metrics(
+        [classes.index(test.utt2emo[r["utt"]]) for r in rows],
+        [classes.index(r["label"]) for r in rows],
+        classes,
+    )
+    assert mine["confusion"] == scored["metrics"]["confusion"]
+    _predict(recipe, "exp/ml_attention_fused", "data/test", "--out", str(tmp_path / "ml.json"))
+    scored = json.loads((recipe / "exp" / "ml_attention_fused" / "scores" / "test.json").read_text())
+    classes = scored["protocol"]["classes"]
+    present = datadir.read_binary_rows(recipe / "data" / "test" / "utt2presence", classes)
+    rows = json.loads((tmp_path / "ml.json").read_text())["predictions"]
+    for i, name in enumerate(classes):
+        predicted = np.array([name in r["label"].split("+") for r in rows])
+        reference = np.array([present[r["utt"]][i] == 1 for r in rows])
+        assert np.mean(predicted == reference) == pytest.approx(scored["metrics"][f"acc_{name}"], abs=1e-9)
+
+
+PREDICT_CHECKS = {
+    "iemocap": _check_predict_iemocap,
+    "sewa": _check_predict_sewa,
+    "mosei": _check_predict_mosei,
+}
+
+
 @pytest.mark.parametrize("name", ["iemocap", "iemocap_align", "TEMPLATE", "sewa", "mosei"])
 def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: str) -> None:
     recipe = _copy_recipe(name, tmp_path)
@@ -151,6 +249,8 @@ def test_recipe_runs_end_to_end_on_the_tiny_mini_corpus(tmp_path: Path, name: st
         top1 = set((recipe / "data" / "top1" / "train" / "utt2spk").read_text().split("\n")[:-1])
         every = set((recipe / "data" / "train" / "utt2spk").read_text().split("\n")[:-1])
         assert top1 < every  # the single-label sets leave out the segments with no emotion
+    if name in PREDICT_CHECKS:
+        PREDICT_CHECKS[name](recipe, tmp_path)
     if name == "iemocap":
         assert "Embedding spaces" in results and "pseudo-word skip-gram" in results
         # Rerunning from stage 3 keeps stages 0-2: their outputs are not rewritten.

@@ -13,6 +13,7 @@ from serkit.cli import data as _data  # noqa: F401  (registers commands)
 from serkit.cli import embeddings as _embeddings  # noqa: F401
 from serkit.cli import features as _features  # noqa: F401
 from serkit.cli import jobs as _jobs  # noqa: F401
+from serkit.cli import predict as _predict  # noqa: F401
 from serkit.cli import prepare as _prepare  # noqa: F401
 from serkit.cli import train as _train  # noqa: F401
 from serkit.cli.app import app, console, state
