@@ -423,15 +423,22 @@ def _check_order(listing: Listing) -> None:
 
 
 def read_label_file(path: Path, rate: float | None, listed_at: str) -> tuple[list[str], np.ndarray, float]:
-    """``(dimension names, frames × dims, frame rate)`` of one label CSV: ``time`` and the dimensions."""
-    text = _decode(path)
+    """``(dimension names, frames × dims, frame rate)`` of one label CSV: ``time`` and the dimensions.
+
+    Errors name the label file's line and, in the hint, the list's row that names the file.
+    """
+
+    def bad(message: str, line: int | None, hint: str) -> SerkitError:
+        return SerkitError(message, path=path, line=line, hint=f"{hint} (the file is listed at {listed_at})")
+
+    try:
+        text = _decode(path)
+    except SerkitError as err:
+        raise bad(err.message, err.line, err.hint or "") from None
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [c.strip() for c in next(reader, [])]
-    hint_header = f"the first row is 'time,<dimension>,...' (the file is listed at {listed_at})"
     if "time" not in header or len(header) < 2 or len(set(header)) != len(header) or "" in header:
-        raise SerkitError(
-            "header is not 'time' and one named column per dimension", path=path, line=1, hint=hint_header
-        )
+        raise bad("header is not 'time' and one named column per dimension", 1, "e.g. 'time,arousal,valence'")
     names = [n for n in header if n != "time"]
     times, rows = [], []
     for cells in reader:
@@ -439,41 +446,28 @@ def read_label_file(path: Path, rate: float | None, listed_at: str) -> tuple[lis
             continue
         line = reader.line_num
         if len(cells) != len(header):
-            raise SerkitError(
-                f"{len(cells)} fields, the header has {len(header)}", path=path, line=line, hint=hint_header
-            )
+            raise bad(f"{len(cells)} fields, the header has {len(header)}", line, "one value per column")
         try:
             values = [float(c) for c in cells]
         except ValueError:
             values = [math.nan]
         if not all(math.isfinite(v) for v in values):
-            raise SerkitError(
-                "a time or value is not a number",
-                path=path,
-                line=line,
-                hint="write decimal numbers, e.g. 0.25",
-            )
+            raise bad("a time or value is not a number", line, "write decimal numbers, e.g. 0.25")
         record = dict(zip(header, values, strict=True))
         times.append((line, record["time"]))
         rows.append([record[n] for n in names])
     if not rows:
-        raise SerkitError("no label rows", path=path, hint=f"one row per frame ({listed_at})")
+        raise bad("no label rows", None, "one row per frame")
     if rate is None:
         if len(times) < 2 or times[1][1] <= times[0][1]:
-            raise SerkitError(
-                "cannot tell the frame rate from the first two rows",
-                path=path,
-                line=times[0][0],
-                hint="pass --label-rate (frames per second)",
-            )
-        rate = round(1.0 / (times[1][1] - times[0][1]), 6)
+            raise bad("cannot tell the frame rate from the first two rows", times[0][0], "pass --label-rate")
+        rate = round(1.0 / (times[1][1] - times[0][1]), 3)
     for k, (line, t) in enumerate(times):
         if abs(t - k / rate) > GRID_TOLERANCE:
-            raise SerkitError(
+            raise bad(
                 f"time {t} is not frame {k} of a {rate:g} Hz grid starting at 0",
-                path=path,
-                line=line,
-                hint="label rows must be contiguous frames from time 0 (or fix --label-rate)",
+                line,
+                "label rows are contiguous frames from time 0 (or fix --label-rate)",
             )
     return names, np.asarray(rows, dtype=np.float32), rate
 
@@ -688,7 +682,7 @@ def prepare(
 ) -> PrepareResult:
     """Write ``out/{train,dev,test}`` (``out/fold<N>/...`` with ``split='loso'``) from the list ``src``."""
     if split not in SPLITS:
-        raise SerkitError(f"unknown --split {split!r}", hint=f"use one of {', '.join(SPLITS)}")
+        raise SerkitError(f"unknown --split {split!r}", path=src, hint=f"use one of {', '.join(SPLITS)}")
     for name, value in (("--dev-fraction", dev_fraction), ("--test-fraction", test_fraction)):
         if not 0 <= value < 1:
             raise SerkitError(f"{name} must be in [0, 1), got {value}")
