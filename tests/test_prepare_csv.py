@@ -186,6 +186,7 @@ def test_cuts_and_frame_labels(cuts: Path, tmp_path: Path) -> None:
     some = next(u for u in labels if u.endswith("-1000"))
     assert labels[some].shape == (9, 2) and np.allclose(labels[some][:, 0], 0.01 * np.arange(10, 19))
     assert train.meta["label_names"] == ["arousal", "valence"] and train.meta["synthetic"] is None
+    assert "classes" not in train.meta and train.meta["protocol"]["class_map"] is None
 
 
 @pytest.mark.skipif(shutil.which("perl") is None, reason="Kaldi's scripts need perl")
@@ -232,6 +233,7 @@ def _bad_cases(root: Path) -> dict[str, tuple[str, list[str], str]]:
         "unknown split": (f"path\n{WAV}\n", ["--split", "random"], "list.csv: unknown --split 'random'"),
         "loso without sessions": (f"path\n{WAV}\n", ["--split", "loso"], "list.csv:1: --split loso needs"),
         "wrong field count": (f"path,utt\n{WAV},a,b\n", [], "list.csv:2: 3 fields, the header has 2"),
+        "classes without labels": (f"path\n{WAV}\n", ["--classes", "ang"], "list.csv:1: --classes needs"),
         "bad gender": (f"path,gender\n{WAV},x\n", [], "list.csv:2: gender 'x'"),
         "malformed label file": (
             f"path,labels\n{WAV},bad_labels.csv\n",
@@ -269,7 +271,7 @@ def test_a_fresh_process_says_one_line_and_skip_bad_audio_counts(tmp_path: Path)
     ok = run_serkit("prepare-data", "csv", str(listed), str(tmp_path / "out"), "--skip-bad-audio")
     assert ok.returncode == 0, ok.stderr
     meta = datadir.load(tmp_path / "out" / "train").meta
-    assert meta["skipped"]["row whose audio is not found (skipped)"]["count"] == 1
+    assert meta["skipped"]["row whose audio file is missing (skipped)"]["count"] == 1
 
 
 # --------------------------------------------------------------------------- the recipe (slow)

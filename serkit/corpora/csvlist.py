@@ -282,16 +282,15 @@ class _RowReader:
         if wav not in self.audio:
             try:
                 if not wav.is_file():
-                    raise SerkitError("not found")
+                    raise SerkitError("missing")
                 self.audio[wav] = audio.audio_info(WavEntry(str(wav)))
             except SerkitError as err:
                 self.audio[wav] = err.message
         info = self.audio[wav]
         if isinstance(info, str):
             if self.skip_bad_audio:
-                self.listing.skips.add(
-                    f"row whose audio is {info.split(' (')[0]} (skipped)", f"{line}: {wav}"
-                )
+                why = "missing" if info == "missing" else "unreadable"
+                self.listing.skips.add(f"row whose audio file is {why} (skipped)", f"{line}: {wav}")
                 return None, 0.0
             raise fail(
                 f"audio file {wav}: {info}",
@@ -696,6 +695,12 @@ def prepare(
     listing = read_list(src, merge=merge, classes=classes, skip_bad_audio=skip_bad_audio, progress=progress)
     if split == "auto":
         split = "column" if "partition" in listing.columns else "speaker"
+    if classes and "label" not in listing.columns:
+        raise SerkitError(
+            "--classes needs a 'label' column", path=listing.path, line=1, hint="add the labels"
+        )
+    if test_speakers and split != "speaker":
+        raise SerkitError(f"--test-speakers applies to --split speaker, not {split}", path=listing.path)
     if "label" in listing.columns and not classes:
         classes = sorted({r.label for r in listing.rows})
     words = read_words(Path(ctm), listing) if ctm is not None else {}
@@ -719,13 +724,14 @@ def prepare(
     common = {
         "corpus": CORPUS,
         "synthetic": synthetic,
-        "classes": classes,
         "source": str(listing.path.resolve()),
         "skipped": listing.skips.as_meta(),
         "dropped_labels": dict(sorted(listing.dropped.items())),
         "corpus_counts": {"total": {**dict(sorted(label_counts.items())), "total": len(listing.rows)}},
         "words_ctm": str(Path(ctm).resolve()) if ctm is not None else None,
     }
+    if classes:
+        common["classes"] = classes
     if labels:
         common |= {
             "label_names": names,
