@@ -286,10 +286,11 @@ def test_iemocap_recipe_trains_from_a_csv_list(iemocap: Path, tmp_path: Path) ->
         recipe,
         ignore=shutil.ignore_patterns("data", "exp", "feats", "mini", "RESULTS.md"),
     )
+    listed = iemocap_list(iemocap / "data", tmp_path / "list.csv")
     env = {**os.environ, "SERKIT_ROOT": str(REPO), "OMP_NUM_THREADS": "1"}
     started = time.monotonic()
     result = subprocess.run(
-        ["bash", "run.sh", "--db", str(iemocap / "list.csv"), "--fast", "true"],
+        ["bash", "run.sh", "--db", str(listed), "--fast", "true"],
         cwd=recipe, env=env, capture_output=True, text=True, check=False, timeout=1800,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
