@@ -16,7 +16,8 @@ stop_stage=6            # last stage to run
 force_stage=            # redo this stage even if it is done (and the stages after it)
 mini=false              # true: stage 0 generates the synthetic mini corpus and the recipe runs on it
 mini_size=default       # size of the mini corpus: tiny | default
-db=                     # your copy of the corpus (default with --mini true: mini/<layout>)
+db=                     # your copy of the corpus (default with --mini true: mini/<layout>), or a LIST.csv of your own corpus (serkit prepare-data csv)
+csv_opts=               # with --db LIST.csv: options of serkit prepare-data csv, e.g. "--classes ang,hap,neu,sad --merge exc:hap --ctm words.ctm"
 folds=                  # fold protocol given to prepare-data (empty: the corpus default; IEMOCAP: none | loso)
 nj=2                    # parallel jobs: corpus generation, ASR, feature extraction
 ngpu=0                  # 0: CPU | 1: one CUDA GPU | N: N GPUs through torchrun (DDP)
@@ -74,17 +75,46 @@ corpus_stage() {
 }
 
 # prepare_sets CORPUS [PREPARE-DATA OPTIONS]: inside stage 1. The data dirs of the protocol
-# (--folds) and data/all, every utterance once, from which features are extracted.
+# (--folds) and data/all, every utterance once, from which features are extracted. A --db that is
+# a .csv file is read by `serkit prepare-data csv` with $csv_opts instead (--folds loso: --split loso).
 prepare_sets() {
   local corpus=$1 fold sets set_name parts=()
   shift
   stage_fresh data
-  serkit prepare-data "$corpus" "$db" data ${folds:+--folds "$folds"} "$@"
+  if [[ $db == *.csv ]] && [ -f "$db" ]; then
+    case $folds in
+      ""|none) ;;
+      loso) csv_opts="--split loso $csv_opts" ;;
+      *) echo "$0: with --db $db, --folds is none or loso (other splits: --csv-opts '--split ...')" >&2; exit 1 ;;
+    esac
+    # shellcheck disable=SC2086  # csv_opts holds separate options
+    serkit prepare-data csv "$db" data $csv_opts
+  else
+    serkit prepare-data "$corpus" "$db" data ${folds:+--folds "$folds"} "$@"
+  fi
   fold=$(recipe_folds | cut -d' ' -f1)
   sets=$(serkit protocol data sets)
   for set_name in $sets; do parts+=("$(fold_data "$fold" "$set_name")"); done
   serkit combine-data data/all "${parts[@]}"
   serkit validate-data data/all
+}
+
+# align_sets: inside stage 1, after prepare_sets, for a recipe that needs word times. When data/all
+# has no words.ctm (a --db LIST.csv without --ctm in csv_opts), data/all is aligned once (serkit
+# align-words) and each set dir of the protocol gets its utterances' lines, as Kaldi's filter_scp.pl.
+align_sets() {
+  local fold set_name dir
+  [ -f data/all/words.ctm ] && return 0
+  log "data/all has no words.ctm: aligning its text (serkit align-words)"
+  serkit align-words data/all --nj "$nj"
+  for fold in $(recipe_folds); do
+    for set_name in $(serkit protocol data sets); do
+      dir=$(fold_data "$fold" "$set_name")
+      awk 'NR == FNR { keep[$1]; next } $1 in keep' "$dir/utt2spk" data/all/words.ctm >"$dir/words.ctm"
+      [ -s "$dir/words.ctm" ] || rm -f "$dir/words.ctm"
+      serkit validate-data "$dir"
+    done
+  done
 }
 
 # train_config CONFIG FOLD [--set k=v ...]: train conf/CONFIG.yaml into exp/CONFIG[/FOLD] ({fold} in

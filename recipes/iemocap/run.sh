@@ -7,6 +7,7 @@
 # Usage: bash run.sh [options]
 #   bash run.sh --mini true                     # everything, on the generated mini corpus
 #   bash run.sh --db /corpora/IEMOCAP_full_release
+#   bash run.sh --db list.csv --csv-opts "--ctm words.ctm"   # a corpus listed in a CSV (prepare-data csv)
 #   bash run.sh --stage 3                       # again from Speech2Vec on, keeping stages 0-2
 #   bash run.sh --folds loso                    # five leave-one-session-out folds, mean ± sd
 set -euo pipefail
@@ -24,8 +25,9 @@ recipe_init
 
 corpus_stage iemocap IEMOCAP_full_release
 
-if stage_begin 1 "data dirs from $db (4 classes, excited merged into happy)" db folds; then
+if stage_begin 1 "data dirs from $db (4 classes, excited merged into happy)" db folds csv_opts; then
   prepare_sets iemocap
+  align_sets  # a --db LIST.csv without --ctm: the word times Speech2Vec needs, by forced alignment
   stage_done 1
 fi
 

@@ -1,4 +1,4 @@
-"""Data preparation commands: prepare-data iemocap|mosei|sewa, transcribe, align-words."""
+"""Data preparation commands: prepare-data iemocap|mosei|sewa|csv, transcribe, align-words."""
 
 from __future__ import annotations
 
@@ -123,6 +123,57 @@ def prepare_sewa(
 
     with _progress("prepare sewa", "recordings") as progress:
         result = sewa.prepare(src, out, word_times=word_times, progress=progress)
+    _print_result(result)
+
+
+@prepare_app.command("csv")
+def prepare_csv(
+    src: Path = typer.Argument(..., help="The CSV listing the corpus, one row per utterance (header row)."),
+    out: Path = typer.Argument(..., help=OUT_HELP),
+    split: str = typer.Option(
+        "auto",
+        help="column (the partition column), speaker, loso (a fold per session); auto: column if it exists.",
+    ),
+    test_speakers: str = typer.Option(None, help="--split speaker: comma-separated test speakers."),
+    test_fraction: float = typer.Option(
+        0.2, help="--split speaker without --test-speakers: share of speakers."
+    ),
+    dev_fraction: float = typer.Option(0.1, help="speaker/loso: share of each training group's recordings."),
+    classes: str = typer.Option(None, help="Keep these labels, e.g. ang,hap,neu,sad (default: every label)."),
+    merge: str = typer.Option(None, help="Rename labels first, e.g. exc:hap."),
+    label_rate: float = typer.Option(
+        None, help="Frames per second of the 'labels' files (default: their step)."
+    ),
+    ctm: Path = typer.Option(
+        None, help="Word times (Kaldi CTM) keyed by the CSV's utterance ids → words.ctm."
+    ),
+    skip_bad_audio: bool = typer.Option(
+        False, "--skip-bad-audio", help="Skip and count rows whose audio is missing or unreadable."
+    ),
+) -> None:
+    """A corpus listed in a CSV → OUT/{train,dev,test}, or OUT/fold<N>/{train,dev,test} with --split loso.
+
+    Columns: path (required), utt, start, end, speaker, label, labels, text, gender, session, partition.
+
+    Example: serkit prepare-data csv corpus.csv data --classes ang,hap,neu,sad --merge exc:hap
+    """
+    from serkit.corpora import csvlist
+
+    with _progress("prepare csv", "rows") as progress:
+        result = csvlist.prepare(
+            src,
+            out,
+            split=split,
+            test_speakers=csvlist.parse_list(test_speakers),
+            test_fraction=test_fraction,
+            dev_fraction=dev_fraction,
+            classes=csvlist.parse_list(classes),
+            merge=csvlist.parse_merge(merge),
+            label_rate=label_rate,
+            ctm=ctm,
+            skip_bad_audio=skip_bad_audio,
+            progress=progress,
+        )
     _print_result(result)
 
 
