@@ -34,7 +34,12 @@ from serkit.training.dataset import EmotionDataset
 from serkit.training.evaluate import predict
 from serkit.training.evaluate import score as score_predictions
 
-CORPUS_NAMES = {"iemocap": "IEMOCAP", "mosei": "CMU-MOSEI", "sewa": "SEWA"}
+CORPUS_NAMES = {
+    "iemocap": "IEMOCAP",
+    "mosei": "CMU-MOSEI",
+    "sewa": "SEWA",
+    "csv": "a corpus listed in a CSV (prepare-data csv)",
+}
 
 
 def score_exp(exp: str | Path, set_name: str = "test", device: str = "auto") -> dict:
@@ -99,7 +104,7 @@ def corpus(meta: dict, utterances: int) -> dict:
     shown = CORPUS_NAMES.get(str(name), str(name))
     if not name:
         label = "corpus unknown (meta.json has no corpus)"
-    elif synthetic is None:
+    elif synthetic is None and name != "csv":  # a CSV list is the user's corpus unless it is a mini one
         label = f"{shown}, or its synthetic mini corpus (meta.json does not say which)"
     elif synthetic:
         label = f"synthetic mini corpus (`serkit make-mini-corpus`, {total:,} utterances), not {shown}"

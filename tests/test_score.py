@@ -212,6 +212,8 @@ def test_frame_level_regression_trains_on_ccc_and_scores_traces(tmp_path: Path) 
 def test_the_corpus_label_says_what_the_meta_json_says_and_nothing_more() -> None:
     assert scoring.corpus({}, 10)["label"] == "corpus unknown (meta.json has no corpus)"
     assert "does not say which" in scoring.corpus({"corpus": "mosei"}, 10)["label"]
+    own = scoring.corpus({"corpus": "csv", "synthetic": None}, 10)["label"]  # prepare-data csv, real audio
+    assert own == "a corpus listed in a CSV (prepare-data csv) (10 utterances)"
     counts = {"total": {"total": 812}}
     mini = scoring.corpus({"corpus": "sewa", "synthetic": True, "corpus_counts": counts}, 10)
     assert mini["label"] == "synthetic mini corpus (`serkit make-mini-corpus`, 812 utterances), not SEWA"
