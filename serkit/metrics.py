@@ -28,7 +28,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 DEFINITIONS = {
     "wa": "weighted accuracy = accuracy (correct utterances / utterances)",
@@ -56,6 +55,9 @@ def classification_metrics(
     reference: Sequence[int], predicted: Sequence[int], classes: Sequence[str]
 ) -> dict:
     """WA, UA, macro-F1, per-class scores and the confusion matrix of class indices."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+    # (imported here: scikit-learn takes seconds to import, and serkit predict needs none of it)
+
     reference = np.asarray(reference, dtype=int)
     predicted = np.asarray(predicted, dtype=int)
     if reference.shape != predicted.shape or reference.size == 0:
