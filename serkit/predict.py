@@ -101,13 +101,25 @@ def audio_inputs(inputs: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def _keyed(records: dict[str, str], utt: str, spk: str | None) -> str | None:
-    """``records`` value of ``utt``, keyed by the id itself or by ``<speaker>-<id>`` (a data dir's id)."""
+def _keyed(records: dict[str, str], tails: dict[str, list[str]], utt: str, spk: str | None) -> str | None:
+    """``records`` value of ``utt``, keyed by the id itself, by ``<speaker>-<id>`` (a data dir's id), or
+    by the one key ``<anything>-<id>`` (a data dir's id when the speakers given are others)."""
     if utt in records:
         return records[utt]
     if spk is not None and f"{spk}-{utt}" in records:
         return records[f"{spk}-{utt}"]
-    return None
+    found = tails.get(utt, [])
+    return records[found[0]] if len(found) == 1 else None
+
+
+def _suffixes(records: dict[str, str]) -> dict[str, list[str]]:
+    """The keys of ``records`` by each of their ``-``-separated tails (``a-b-c``: ``b-c`` and ``c``)."""
+    out: dict[str, list[str]] = {}
+    for key in records:
+        parts = key.split("-")
+        for i in range(1, len(parts)):
+            out.setdefault("-".join(parts[i:]), []).append(key)
+    return out
 
 
 def _speaker_of(utt2spk: dict[str, str], utt: str) -> str | None:
@@ -161,37 +173,36 @@ def inputs_data_dir(
         notes.append("speakers: each input is its own speaker (give --speaker or --utt2spk to group them)")
     if transcripts is not None:
         given = datadir.read_text(transcripts)
+        tails = _suffixes(given)
         data.text = {}
         for utt in data.wav_scp:
-            line = _keyed(given, utt, data.utt2spk.get(utt))
+            line = _keyed(given, tails, utt, data.utt2spk.get(utt))
             if line is not None:
                 data.text[utt] = line
         data.words_ctm = {}
     failed: dict[str, str] = {}
     for utt in list(data.wav_scp):
-        problem = _audio_problem(data.wav_scp[utt])
+        problem, data.utt2dur[utt] = _audio_problem(data.wav_scp[utt])
         if problem:
             failed[sources[utt]] = problem
             log.error("%s: left out: %s", sources[utt], problem)
-            for table in (data.wav_scp, data.utt2spk, data.text, data.words_ctm):
+            for table in (data.wav_scp, data.utt2spk, data.text, data.words_ctm, data.utt2dur):
                 table.pop(utt, None)
     data.meta = {**data.meta, "sources": {u: sources[u] for u in data.wav_scp}}
     return data, failed, notes
 
 
-def _audio_problem(entry: WavEntry) -> str | None:
-    """Why the audio cannot be predicted (missing, unreadable, empty), or None."""
+def _audio_problem(entry: WavEntry) -> tuple[str | None, float]:
+    """Why the audio cannot be predicted (missing, unreadable, empty) or None, and its duration."""
     if not entry.is_pipe and not Path(entry.path).is_file():
-        return "file not found"
+        return "file not found", 0.0
     try:
         _, duration = audio.audio_info(entry)
     except SerkitError as err:
-        return err.message
+        return err.message, 0.0
     except Exception as exc:  # soundfile raises several types for a damaged file
-        return f"unreadable audio ({type(exc).__name__})"
-    if duration <= 0:
-        return "no audio (0 samples)"
-    return None
+        return f"unreadable audio ({type(exc).__name__})", 0.0
+    return ("no audio (0 samples)" if duration <= 0 else None), duration
 
 
 # --------------------------------------------------------------------------- words and windows
@@ -243,8 +254,7 @@ def _windows(data: DataDir, max_duration: float | None) -> dict[str, list[str]]:
     """Cut inputs longer than ``max_duration`` into equal windows (in place); input → its window ids."""
     groups: dict[str, list[str]] = {}
     for utt in list(data.utts):
-        entry = data.wav_scp[utt]
-        _, duration = audio.audio_info(entry)
+        entry, duration = data.wav_scp[utt], data.utt2dur[utt]
         n = math.ceil(duration / max_duration - 1e-9) if max_duration else 1
         if n <= 1:
             groups[utt] = [utt]
@@ -258,6 +268,7 @@ def _windows(data: DataDir, max_duration: float | None) -> dict[str, list[str]]:
                 entry.path, round(start, 3), round(end, 3), entry.is_pipe, entry.recording or utt
             )
             data.utt2spk[wid] = data.utt2spk.get(utt, utt)
+            data.utt2dur[wid] = end - start
             if utt in data.words_ctm:
                 inside = [
                     w for w in data.words_ctm[utt] if start - start0 <= (w.start + w.end) / 2 < end - start0
@@ -269,7 +280,7 @@ def _windows(data: DataDir, max_duration: float | None) -> dict[str, list[str]]:
                 data.text[wid] = " ".join(w.word for w in inside)
             elif utt in data.text:  # not aligned: the words cannot be placed in a window
                 data.text[wid] = ""
-        for table in (data.wav_scp, data.utt2spk, data.text, data.text_asr, data.words_ctm):
+        for table in (data.wav_scp, data.utt2spk, data.text, data.text_asr, data.words_ctm, data.utt2dur):
             table.pop(utt, None)
         data.text_asr = dict(data.text)
         groups[utt] = ids
@@ -375,9 +386,7 @@ def predict(
         work.mkdir(parents=True, exist_ok=True)
         need_text, need_times = _needs(config)
         longest = source.max_duration if task["level"] == "utterance" else None
-        windowed = longest is not None and any(
-            audio.audio_info(e)[1] > longest + 1e-9 for e in data.wav_scp.values()
-        )
+        windowed = longest is not None and max(data.utt2dur.values()) > longest + 1e-9
         if need_text:  # a windowed input's words are split by their times
             _add_words(data, work / "words", need_times or windowed, nj, notes)
         groups = _windows(data, longest)
@@ -431,7 +440,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 def _row(utt: str, src: str, ids: list[str], outputs: dict, task: dict, data: DataDir, shift) -> Row:
-    duration = sum(audio.audio_info(data.wav_scp[i])[1] for i in ids)
+    duration = sum(data.utt2dur[i] for i in ids)
     words = " ".join(data.text.get(i, "") for i in ids).strip() if data.text else None
     row = Row(utt, src, round(duration, 3), len(ids), words=words)
     if task["type"] == "classification":
