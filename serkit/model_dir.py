@@ -339,4 +339,9 @@ def model_card(manifest: dict) -> str:
                      f"split: {protocol.get('split', '?')}): {shown}")  # fmt: skip
     if not training.get("scores"):
         lines.append("- not scored before export (run `serkit score` on the exp dir first).")
+    definitions = {}
+    for score in training.get("scores", {}).values():
+        definitions |= score.get("protocol", {}).get("definitions", {})
+    if definitions:
+        lines += ["", "Definitions: " + "; ".join(f"{k}: {v}" for k, v in definitions.items()) + "."]
     return "\n".join(lines) + "\n"

@@ -119,6 +119,7 @@ def test_a_data_dir_input_and_an_exported_model_elsewhere_give_the_same(recipe: 
     }
     card = (model / "README.md").read_text()
     assert "ang, hap, neu, sad" in card and "set `test` (6 utterances" in card
+    assert "ua: unweighted accuracy = mean per-class recall" in card
     # The recipe dir is gone: the model dir alone must do.
     moved = tmp_path / "elsewhere"
     shutil.copytree(recipe / "data" / "test", moved / "test")
