@@ -280,6 +280,7 @@ def _windows(data: DataDir, max_duration: float | None) -> dict[str, list[str]]:
                 data.text[wid] = " ".join(w.word for w in inside)
             elif utt in data.text:  # not aligned: the words cannot be placed in a window
                 data.text[wid] = ""
+                data.meta.setdefault("unplaced_words", []).append(utt)
         for table in (data.wav_scp, data.utt2spk, data.text, data.text_asr, data.words_ctm, data.utt2dur):
             table.pop(utt, None)
         data.text_asr = dict(data.text)
@@ -290,9 +291,7 @@ def _windows(data: DataDir, max_duration: float | None) -> dict[str, list[str]]:
 # --------------------------------------------------------------------------- features
 
 
-def _extract(
-    source: ModelSource, data_dir: Path, work: Path, notes: list[str]
-) -> tuple[list[dict], set[str]]:
+def _extract(source: ModelSource, data_dir: Path, work: Path) -> tuple[list[dict], set[str]]:
     """Each stream's spec for the work dir's features; the utterances some extraction failed on."""
     from serkit.features.extract import extract_part
     from serkit.features.extractors import EXTRACTORS
@@ -383,7 +382,10 @@ def predict(
     own = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="serkit-predict-")) if own else Path(work_dir)
     try:
-        work.mkdir(parents=True, exist_ok=True)
+        try:
+            work.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SerkitError(f"cannot create the work dir ({exc.strerror})", path=work) from None
         need_text, need_times = _needs(config)
         longest = source.max_duration if task["level"] == "utterance" else None
         windowed = longest is not None and max(data.utt2dur.values()) > longest + 1e-9
@@ -395,13 +397,19 @@ def predict(
                 f"long inputs: cut into windows of at most {source.max_duration:.2f} s (what the model reads "
                 "of an utterance); their probabilities (values) are averaged"
             )
+        unplaced = sorted(set(data.meta.pop("unplaced_words", [])))
+        if unplaced and need_text:
+            notes.append(
+                f"{len(unplaced)} long inputs could not be aligned (e.g. {sources[unplaced[0]]}): "
+                "their windows were predicted without words"
+            )
         data_dir = work / "data"
         datadir.save(data, data_dir)
         given = Path(data.meta.get("source_dir") or "-")
         for name in ("turns", "labels.h5"):  # a data dir's turns (turn_split) and label grid (waveform
             if (given / name).is_file():  # frames: as many as label rows, as training extracted them)
                 shutil.copyfile(given / name, data_dir / name)
-        specs, bad = _extract(source, data_dir, work, notes)
+        specs, bad = _extract(source, data_dir, work)
         for spec in specs:
             if spec["type"] == "frames" and spec.get("normalize") == "train":
                 spec["fitted"] = fitted[spec["name"]]
