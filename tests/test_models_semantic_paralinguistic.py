@@ -19,6 +19,7 @@ from serkit.models.semantic_paralinguistic import (
 )
 from serkit.training import config as configs
 from serkit.training.losses import CCCLoss
+from serkit.training.trainer import cpu_has_bf16
 
 NAMES = ["tzirakis_paralinguistic", "tzirakis_semantic", "tzirakis_concat", "tzirakis_attention"]
 VARIANTS = ["paper", "code"]
@@ -253,6 +254,7 @@ def test_inference_runs_the_cnn_in_groups_with_the_same_outputs(variant: str, mo
     torch.testing.assert_close(grouped, whole)
 
 
+@pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no native bfloat16 (its oneDNN LSTM refuses it)")
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_mixed_precision_runs(variant: str) -> None:
     """The trainer's autocast (CUDA there; bfloat16 on CPU here) reaches every layer."""

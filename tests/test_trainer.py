@@ -198,10 +198,26 @@ def test_a_fold_of_an_extending_config_trains_in_its_default_exp_dir(task: Path)
     assert (exp / "checkpoints" / "best.pt").is_file() and (exp / "env.txt").is_file()
 
 
-def test_bf16_autocast_trains_on_the_cpu(task: Path) -> None:
-    """``train.amp: bf16`` autocasts to bfloat16 on the CPU too (``true`` is float16 on CUDA only)."""
+def test_bf16_is_refused_on_a_cpu_without_native_bfloat16(task: Path, monkeypatch) -> None:
+    """Emulated bfloat16 is slower than float32 and oneDNN's LSTM refuses it: one line, exit 2."""
+    monkeypatch.setattr(trainer, "cpu_has_bf16", lambda: False)
+    with pytest.raises(SerkitError, match="no native bfloat16"):
+        trainer.amp_dtype("bf16", torch.device("cpu"))
+    assert trainer.amp_dtype("bf16", torch.device("cuda")) == torch.bfloat16
     assert trainer.amp_dtype(True, torch.device("cpu")) is None
     assert trainer.amp_dtype(True, torch.device("cuda")) == torch.float16
+    if not trainer.cpu_has_bf16():  # this machine's CPU: the command fails as a user would see it
+        monkeypatch.undo()
+        done = run_serkit(*train_args("exp/bf16_refused", "--set", "train.amp=bf16"), cwd=task)
+        assert done.returncode == 2 and "no native bfloat16" in done.stdout + done.stderr
+        assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.skipif(
+    not trainer.cpu_has_bf16(), reason="this CPU has no native bfloat16 (train.amp: bf16 is refused)"
+)
+def test_bf16_autocast_trains_on_the_cpu(task: Path) -> None:
+    """``train.amp: bf16`` autocasts to bfloat16 on a CPU with native bfloat16."""
     assert trainer.amp_dtype("bf16", torch.device("cpu")) == torch.bfloat16
     summary = train_in_process(task, "exp/bf16", "train.amp=bf16", "train.device=cpu")
     rows = history(task / "exp" / "bf16")

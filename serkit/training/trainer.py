@@ -88,11 +88,27 @@ def seed_everything(seed: int, deterministic: bool) -> None:
         torch.backends.cudnn.benchmark = False
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX tiles), as torch reports it."""
+    checks = (
+        getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    )
+    return any(check() for check in checks if check is not None)
+
+
 def amp_dtype(amp: bool | str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype of ``train.amp``: true = float16 on CUDA (none on the CPU), bf16 = bfloat16
-    on either (on a CPU with AVX-512 BF16 the waveform CNN of paper 001 trains about 1.45× faster per
-    step: ``bench/waveform_cnn.py``)."""
+    on CUDA, or on a CPU with native bfloat16 (there the waveform CNN of paper 001 trains about 1.45×
+    faster per step: ``bench/waveform_cnn.py``). A CPU without it emulates bfloat16 (slower than
+    float32) and its oneDNN LSTM refuses bfloat16 altogether, so ``bf16`` is refused there."""
     if amp == "bf16":
+        if device.type == "cpu" and not cpu_has_bf16():
+            raise SerkitError(
+                "train.amp is bf16, but this CPU has no native bfloat16 (AVX-512 BF16 or AMX): its LSTM "
+                "kernels refuse bfloat16 and the rest would run slower than in float32",
+                hint="set train.amp: false on this machine (recipes/sewa turns bf16 on only where "
+                "/proc/cpuinfo lists avx512_bf16 or amx_bf16)",
+            )
         return torch.bfloat16
     return torch.float16 if amp is True and device.type == "cuda" else None
 
