@@ -104,7 +104,7 @@ def _base_dir(exp: Path) -> Path:
 
 
 def _open_exp(exp: Experiment) -> ModelSource:
-    config = exp.read_config()
+    config = exp.read_config()  # a fresh dict: its paths are rewritten in place below
     base = _base_dir(exp.path)
 
     def at(value: str | None) -> str | None:
@@ -113,7 +113,6 @@ def _open_exp(exp: Experiment) -> ModelSource:
         p = Path(value)
         return str(p if p.is_absolute() else base / p)
 
-    config = copy.deepcopy(config)
     sets = config["data"]["sets"]
     train_name = Path(sets["train"]).name if sets.get("train") else "train"
     features: dict[str, dict] = {}
@@ -125,8 +124,8 @@ def _open_exp(exp: Experiment) -> ModelSource:
         if spec["type"] == "frames":
             features[spec["name"]] = _header(spec["store"].replace("{set}", train_name))
         if spec["type"] == "word_frames" and spec.get("instances"):
-            store = _open_store(spec["instances"].replace("{set}", train_name))
-            model_dir = store.params.get("model_dir")
+            with _open_store(spec["instances"].replace("{set}", train_name)) as store:
+                model_dir = store.params.get("model_dir")
             if not model_dir or not Path(model_dir).is_dir():
                 raise SerkitError(
                     f"stream {spec['name']}: the word-instance store names no embedding model that exists "

@@ -316,12 +316,14 @@ def _extract(source: ModelSource, data_dir: Path, work: Path) -> tuple[list[dict
             failed |= set(extract_part(data, store, extractor, show_progress=False))
             spec["store"] = str(store)
         if spec["type"] == "word_frames" and spec.get("instances"):
-            spec["instances"] = str(_embed_words(source, spec["name"], data_dir, work, failed))
+            spec["instances"] = str(_embed_words(source, spec["name"], data, data_dir, work, failed))
         specs.append(spec)
     return specs, failed
 
 
-def _embed_words(source: ModelSource, name: str, data_dir: Path, work: Path, failed: set[str]) -> Path:
+def _embed_words(
+    source: ModelSource, name: str, data: DataDir, data_dir: Path, work: Path, failed: set[str]
+) -> Path:
     """Word-instance vectors of every input from its audio, by the model's own embedder."""
     from serkit.embeddings import pseudo_words, speech2vec
     from serkit.features.extract import extract_part
@@ -329,9 +331,7 @@ def _embed_words(source: ModelSource, name: str, data_dir: Path, work: Path, fai
 
     mfcc = work / f"{name}_word-mfcc.h5"
     if not mfcc.is_file():
-        failed |= set(
-            extract_part(datadir.load(data_dir), mfcc, make_extractor("word-mfcc", {}), show_progress=False)
-        )
+        failed |= set(extract_part(data, mfcc, make_extractor("word-mfcc", {}), show_progress=False))
     out = work / f"{name}_instances.h5"
     model_dir = source.embedders[name]
     if pseudo_words.is_model_dir(model_dir):
@@ -413,7 +413,7 @@ def predict(
         for spec in specs:
             if spec["type"] == "frames" and spec.get("normalize") == "train":
                 spec["fitted"] = fitted[spec["name"]]
-        utts = [u for u in datadir.load(data_dir).utts if u not in bad]
+        utts = [u for u in data.utts if u not in bad]  # data: what data_dir holds
         for utt, ids in list(groups.items()):
             if any(i in bad for i in ids):
                 failed[sources[utt]] = "feature extraction failed (reported above)"

@@ -5,9 +5,9 @@ weighted accuracy / weighted F1 against hand computations, a tiny train + score 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -277,12 +277,8 @@ def recipe(tmp_path_factory) -> Path:
     (root / "conf" / "tiny.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     summary = train_in_process(root, "exp/tiny")
     assert summary.metric == "dev_wacc_mean" and summary.best_value > 0.8
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
+    with contextlib.chdir(root):
         scoring.score_exp("exp/tiny", "test")
-    finally:
-        os.chdir(cwd)
     return root
 
 

@@ -6,9 +6,9 @@ Speech2Vec vectors, SEWA's frame models); here every input path and failure is c
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -55,12 +55,8 @@ def recipe(tmp_path_factory) -> Path:
     (root / "conf").mkdir()
     (root / "conf" / "tiny.yaml").write_text(yaml.safe_dump(CONFIG))
     train_in_process(root, "exp/tiny")
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
+    with contextlib.chdir(root):
         scoring.score_exp("exp/tiny", "test")
-    finally:
-        os.chdir(cwd)
     return root
 
 
