@@ -53,11 +53,18 @@ def sorted_ids(ids: Iterable[str]) -> list[str]:
 
 
 def bad_id(name: str) -> str | None:
-    """Why ``name`` cannot be an utterance, speaker or recording id (None if it can)."""
+    """Why ``name`` cannot be an utterance, speaker or recording id (None if it can).
+
+    Kaldi's tables take any token without white space or control characters; serkit's HDF5 stores
+    also name a group after each id, which ``/``, ``.`` and ``..`` cannot be. A leading ``-`` is
+    fine (Kaldi and lhotse accept it).
+    """
     if not name:
         return "is empty"
     if any(c.isspace() for c in name):
         return "holds white space"
+    if not name.isprintable():
+        return "holds a control character"
     if "/" in name:
         return "holds '/'"
     if name in (".", ".."):
@@ -402,20 +409,32 @@ def read_scp(path: Path, on_error: ErrorSink = _raise, allow_pipes: bool = False
                 )
                 continue
             if len(fields) != 1:
-                on_error(
-                    SerkitError(
-                        f"expected 'id path', found {len(fields) + 1} fields",
-                        path=path,
-                        line=number,
-                        hint="paths may not contain spaces; use a symlink",
-                    )
-                )
+                on_error(_scp_fields_error(path, number, key, fields))
                 continue
             entry = WavEntry(fields[0])
         keys.append((number, key))
         out.setdefault(key, entry)
     check_order(path, keys, on_error)
     return out
+
+
+def _scp_fields_error(path: Path, number: int, key: str, fields: list[str]) -> SerkitError:
+    """A ``wav.scp`` line of more than two fields: a path with spaces if that file exists, else an id."""
+    found = f"expected 2 fields 'id path', found {len(fields) + 1}"
+    if Path(" ".join(fields)).exists():
+        return SerkitError(
+            f"{found}: the path {' '.join(fields)!r} holds spaces",
+            path=path,
+            line=number,
+            hint="paths may not contain spaces; use a symlink",
+        )
+    guess = " ".join([key, *fields[:-1]])
+    return SerkitError(
+        f"{found}: is {guess!r} an id with white space?",
+        path=path,
+        line=number,
+        hint="ids hold no white space (join the parts, e.g. with '_'); a path with spaces needs a symlink",
+    )
 
 
 def read_segments(

@@ -5,9 +5,16 @@ newline, sorted unique ids, ``utt2spk`` sorted by speaker as well (speaker ids p
 ``spk2utt`` = ``utt2spk``, the same utterances in every per-utterance file (``segments``, ``text``,
 ``utt2dur``, ``feats.scp``, ...), ``segments`` ↔ ``wav.scp`` ↔ ``reco2dur`` recordings, ``spk2gender``
 m/f per speaker, printable ``text`` without ``<s>``/``</s>``/``#0``, no ``~`` paths — plus serkit's
-own rules: ids without ``/``, white space, ``.`` or ``..``; labels inside the class map; durations
-and sample rate matching the audio headers; audio readable and long enough; ``words.ctm`` words
-inside their utterance; ``labels.h5`` shaped as DESIGN §3 says.
+own rules: ids without ``/``, white space, control characters, ``.`` or ``..`` (they name HDF5
+groups); labels inside the class map; durations and sample rate matching the audio headers; audio
+readable and long enough; ``words.ctm`` words inside their utterance; ``labels.h5`` shaped as
+DESIGN §3 says.
+
+A file with a malformed line is not compared with the others (its ids are incomplete, and every
+comparison would repeat the one problem). Without the audio (``--no-audio``) the lengths come from
+``utt2dur`` and ``reco2dur``: a ``words.ctm`` word may end :data:`CTM_END_TOLERANCE_S` past
+``utt2dur``, a cut in ``segments`` :data:`serkit.audio.CUT_END_TOLERANCE_S` past ``reco2dur``
+(what reading the cut allows).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ CTM_END_TOLERANCE_S = 0.02
 DURATION_TOLERANCE_S = 0.002
 #: Problems of one kind reported line by line before the rest are counted in one line.
 MAX_REPORTED = 20
+ID_RULE = "ids hold no white space, '/' or control character and are not '.' or '..'; rename it"
 #: Kaldi's optional per-utterance, per-speaker and per-recording files.
 UTT_FILES = ("feats.scp", "vad.scp", "utt2lang", "utt2uniq", "utt2num_frames", "utt2warp")
 SPK_FILES = ("cmvn.scp", "spk2warp")
@@ -92,6 +100,12 @@ def validate(
     utts = set(data.wav_scp)
     utt_file = root / ("segments" if (root / "segments").is_file() else "wav.scp")
     utt_lines = _first_lines(utt_file)
+    for name in UTT_FILES:
+        if (root / name).is_file():
+            _keys(sink, root / name)
+    broken = {Path(p.path).name for p in sink.problems}
+    if "wav.scp" in broken:
+        broken.add(utt_file.name)
 
     _check_ids(sink, root, data, utt_file, utt_lines)
     if not (root / "utt2spk").is_file():
@@ -113,18 +127,24 @@ def validate(
     }
     for name in UTT_FILES:
         if (root / name).is_file():
-            per_utt[name] = _keys(sink, root / name)
+            per_utt[name] = _keys(lambda err: None, root / name)
     for name, ids in per_utt.items():
-        if (root / name).is_file():
+        if (root / name).is_file() and not {name, utt_file.name} & broken:
             _check_same_ids(sink, root / name, ids, utts, utt_file, utt_lines)
-    _check_speaker_order(sink, root, data)
-    _check_spk2utt(sink, root, data)
-    _check_speaker_files(sink, root, data)
-    _check_recordings(sink, root, data)
+    if "utt2spk" not in broken:
+        _check_speaker_order(sink, root, data)
+        _check_spk2utt(sink, root, data)
+        _check_speaker_files(sink, root, data, broken)
+    if utt_file.name not in broken:
+        _check_recordings(sink, root, data, broken)
     _check_text(sink, root)
     _check_labels(sink, root, data)
-    durations = _check_audio(sink, root, data, utt_file, utt_lines, min_duration) if check_audio else {}
-    _check_ctm(sink, root, data, utts, durations)
+    if check_audio:
+        durations = _check_audio(sink, root, data, utt_file, utt_lines, min_duration)
+    else:
+        durations = dict(data.utt2dur)
+        _check_cuts(sink, root, data, utt_file, utt_lines)
+    _check_ctm(sink, root, data, utts, durations, check_ids=utt_file.name not in broken)
     _check_labels_h5(sink, root, utts)
     return sink.problems
 
@@ -151,17 +171,19 @@ def _check_ids(
         why = datadir.bad_id(utt)
         if why:
             bad.append((utt_lines.get(utt), f"utterance id {utt!r} {why}"))
-    sink.add_many(utt_file, bad, "ids hold no white space or '/' and are not '.' or '..'; rename it")
+    sink.add_many(utt_file, bad, ID_RULE)
     spk_lines = _first_lines(root / "utt2spk")
-    bad, unprefixed = [], []
+    bad, unprefixed, bad_speakers = [], [], set()
     for utt in datadir.sorted_ids(data.utt2spk):
         spk = data.utt2spk[utt]
         why = datadir.bad_id(spk)
         if why:
-            bad.append((spk_lines.get(utt), f"speaker id {spk!r} {why}"))
-        elif utt != spk and not utt.startswith(spk + "-"):
+            if spk not in bad_speakers:
+                bad.append((spk_lines.get(utt), f"speaker id {spk!r} {why}"))
+            bad_speakers.add(spk)
+        elif utt != spk and not utt.startswith(spk + "-") and not datadir.bad_id(utt):
             unprefixed.append((spk_lines.get(utt), f"utterance id {utt!r} does not begin with '{spk}-'"))
-    sink.add_many(root / "utt2spk", bad, "ids hold no white space or '/' and are not '.' or '..'; rename it")
+    sink.add_many(root / "utt2spk", bad, ID_RULE)
     sink.add_many(
         root / "utt2spk",
         unprefixed,
@@ -222,7 +244,11 @@ def _check_spk2utt(sink: _Collector, root: Path, data: datadir.DataDir) -> None:
     path = root / "spk2utt"
     if not path.is_file() or not data.utt2spk:
         return
-    given = datadir.read_spk2utt(path, on_error=sink)
+    parse_errors = _Collector()
+    given = datadir.read_spk2utt(path, on_error=parse_errors)
+    if parse_errors.problems:
+        sink.problems.extend(parse_errors.problems)
+        return
     expected = data.spk2utt()
     lines = _first_lines(path)
     fix = "regenerate spk2utt from utt2spk (serkit writes it for you; or utils/utt2spk_to_spk2utt.pl)"
@@ -236,12 +262,21 @@ def _check_spk2utt(sink: _Collector, root: Path, data: datadir.DataDir) -> None:
             sink.add(path, lines.get(spk), f"the utterances of speaker {spk!r} are not sorted", fix)
 
 
-def _check_speaker_files(sink: _Collector, root: Path, data: datadir.DataDir) -> None:
+def _check_speaker_files(sink: _Collector, root: Path, data: datadir.DataDir, broken: set[str]) -> None:
     speakers = set(data.utt2spk.values())
-    files = {name: _keys(sink, root / name) for name in SPK_FILES if (root / name).is_file()}
+    files = {}
+    for name in SPK_FILES:
+        if (root / name).is_file():
+            parse_errors = _Collector()
+            files[name] = _keys(parse_errors, root / name)
+            sink.problems.extend(parse_errors.problems)
+            if parse_errors.problems:
+                broken.add(name)
     if (root / "spk2gender").is_file():
         files["spk2gender"] = set(datadir.read_map(root / "spk2gender", lambda err: None))
     for name, ids in files.items():
+        if name in broken:
+            continue
         lines = _first_lines(root / name)
         sink.add_many(
             root / name,
@@ -255,7 +290,7 @@ def _check_speaker_files(sink: _Collector, root: Path, data: datadir.DataDir) ->
         )
 
 
-def _check_recordings(sink: _Collector, root: Path, data: datadir.DataDir) -> None:
+def _check_recordings(sink: _Collector, root: Path, data: datadir.DataDir, broken: set[str]) -> None:
     """``segments`` uses every ``wav.scp`` recording; ``reco2dur`` and ``reco2file_and_channel`` list them."""
     segmented = (root / "segments").is_file()
     used = {data.recording(u) for u in data.utts} if segmented else set(data.wav_scp)
@@ -273,7 +308,7 @@ def _check_recordings(sink: _Collector, root: Path, data: datadir.DataDir) -> No
             "remove the line (subset-data and combine-data keep only the recordings in use)",
         )
     for name in ("reco2dur", "reco2file_and_channel"):
-        if not (root / name).is_file():
+        if not (root / name).is_file() or name in broken:
             continue
         ids = set(data.reco2dur) if name == "reco2dur" else _reco2file_and_channel(sink, root / name)
         lines = _first_lines(root / name)
@@ -392,6 +427,25 @@ def _check_audio(
     return durations
 
 
+def _check_cuts(
+    sink: _Collector, root: Path, data: datadir.DataDir, utt_file: Path, utt_lines: dict[str, int]
+) -> None:
+    """Without the audio: each cut of ``segments`` inside its recording's ``reco2dur``."""
+    for utt in data.utts:
+        entry = data.wav_scp[utt]
+        written = data.reco2dur.get(data.recording(utt))
+        if entry.start is None or written is None:
+            continue
+        if entry.start >= written or entry.end > written + audio.CUT_END_TOLERANCE_S:
+            sink.add(
+                utt_file,
+                utt_lines.get(utt),
+                f"{utt}: cut {entry.start}-{entry.end} s lies outside {data.recording(utt)} "
+                f"({written} s in reco2dur)",
+                "fix the cut times (or reco2dur, if it is the one that is wrong)",
+            )
+
+
 def _recording_facts(
     sink: _Collector,
     root: Path,
@@ -425,8 +479,14 @@ def _recording_facts(
 
 
 def _check_ctm(
-    sink: _Collector, root: Path, data: datadir.DataDir, utts: set[str], durations: dict[str, float]
+    sink: _Collector,
+    root: Path,
+    data: datadir.DataDir,
+    utts: set[str],
+    durations: dict[str, float],
+    check_ids: bool = True,
 ) -> None:
+    """Words inside their utterance (``durations``: from the audio, or ``utt2dur``), of known ids."""
     path = root / "words.ctm"
     if not path.is_file():
         return
@@ -436,7 +496,8 @@ def _check_ctm(
             continue  # reported by the parser
         utt, word = fields[0], fields[4]
         if utt not in utts:
-            sink.add(path, line, f"id {utt!r} is not in the data dir", "drop its ctm lines")
+            if check_ids:
+                sink.add(path, line, f"id {utt!r} is not in the data dir", "drop its ctm lines")
             continue
         try:
             end = float(fields[2]) + float(fields[3])

@@ -35,9 +35,8 @@ def validate_data(
         colour = "red" if p.severity == "error" else "yellow"
         console.print(f"[{colour}]{p.severity}:[/] {p.format()}", highlight=False, soft_wrap=True)
     if errors:
-        raise SerkitError(
-            f"{len(errors)} problem(s) found", path=data_dir, hint="fix them and validate again"
-        )
+        console.print(f"{len(errors)} problem(s) in {data_dir}: fix them and validate again", highlight=False)
+        raise typer.Exit(2)
     count = len(datadir.load(data_dir, allow_pipes=allow_pipes))
     console.print(f"[green]ok:[/] {data_dir} ({count} utterances)", highlight=False)
 
