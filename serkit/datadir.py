@@ -39,6 +39,13 @@ from serkit.errors import SerkitError
 
 UTT_MAPS = ("utt2spk", "utt2sess", "utt2emo")
 TEXT_FILES = ("text", "text.asr")
+#: Every file name serkit writes into a data dir (:func:`save`, the corpora's extra files, the
+#: aligner's ``words.ctm``); anything else there is the user's and is never deleted.
+DATA_DIR_FILES = (
+    "wav.scp", "segments", "utt2spk", "spk2utt", "spk2gender", "utt2gender", "utt2sess", "utt2emo",
+    "utt2dur", "reco2dur", *TEXT_FILES, "words.ctm", "meta.json", "labels.h5", "turns", "utt2vad",
+    "utt2intensity", "utt2presence",
+)  # fmt: skip
 GENDERS = ("f", "m")
 REGENERATE = "regenerate it with serkit prepare-data (this serkit keeps cuts in 'segments')"
 

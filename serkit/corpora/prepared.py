@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,7 +22,6 @@ from serkit import datadir
 from serkit.errors import SerkitError
 
 EXAMPLES_KEPT = 20
-DATA_DIR_MARKERS = ("wav.scp", "meta.json")
 
 
 class SkipLog:
@@ -78,16 +78,39 @@ class PrepareResult:
 
 
 def clear_data_dir(path: Path) -> None:
-    """Remove an earlier data dir at ``path`` (refusing anything that does not look like one)."""
+    """Remove an earlier data dir at ``path``: only when it holds nothing but files serkit writes.
+
+    A file of the user's there (``data/train/mynotes``) is never deleted: the run is refused,
+    naming up to three of them. Files next to ``path`` (in OUT itself) are never looked at.
+    """
     if not path.exists():
         return
-    if not path.is_dir() or (any(path.iterdir()) and not any((path / m).exists() for m in DATA_DIR_MARKERS)):
+    if not path.is_dir():
         raise SerkitError(
-            "exists and is not a data dir; refusing to overwrite it",
+            "exists and is not a data dir; refusing to overwrite it", path=path, hint="choose another OUT"
+        )
+    foreign = sorted(p.name for p in path.iterdir() if not _written_by_serkit(p))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise SerkitError(
+            f"holds files serkit did not write ({shown}); refusing to replace the data dir",
             path=path,
-            hint="choose another OUT or remove it",
+            hint="move them elsewhere, or choose another OUT",
         )
     shutil.rmtree(path)
+
+
+def _written_by_serkit(path: Path) -> bool:
+    """A data-dir file serkit writes, its temporary file, or a ``split-data`` folder of them."""
+    name = path.name
+    if path.is_dir() and not path.is_symlink():
+        return re.fullmatch(r"split[0-9]+", name) is not None and all(
+            part.is_dir() and part.name.isdigit() and all(_written_by_serkit(f) for f in part.iterdir())
+            for part in path.iterdir()
+        )
+    if name.startswith(".") and name.endswith(".tmp"):
+        name = name[1:-4]
+    return name in datadir.DATA_DIR_FILES
 
 
 def write_lines(path: Path, records: dict[str, str]) -> None:
