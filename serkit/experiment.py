@@ -14,6 +14,7 @@ streams and its embedding files.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -139,8 +140,10 @@ def score_key(sets: dict, set_name: str) -> tuple[Path, str]:
     """The data dir of ``set_name`` (a ``data.sets`` key or a dir) and the key its scores are filed under.
 
     A set of the config, or a dir that is one, is keyed by its set name (``test``); any other
-    dir by a slug of its path (``/other/dir/test`` → ``other-dir-test``), so that scoring it
-    never overwrites the config's own scores.
+    dir by a slug of its path and a short hash of its resolved path (``/other/dir/test`` →
+    ``other-dir-test-<8 hex>``), so that scoring it never overwrites the config's own scores, nor
+    the scores of another dir whose path reads the same (``a/b-test`` and ``a-b/test``, or
+    ``other/test`` from two working dirs).
     """
     if sets.get(set_name):
         return Path(sets[set_name]), set_name
@@ -153,7 +156,8 @@ def score_key(sets: dict, set_name: str) -> tuple[Path, str]:
         if value and Path(value).resolve() == path.resolve():
             return path, name
     slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", path.as_posix()).strip("-.") or "set"
-    return path, slug
+    digest = hashlib.sha1(str(path.resolve()).encode("utf-8")).hexdigest()[:8]
+    return path, f"{slug}-{digest}"
 
 
 # --------------------------------------------------------------------------- records

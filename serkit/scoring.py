@@ -7,7 +7,8 @@
      "metrics": {"wa": .., "ua": .., "f1": .., "per_class": {..}, "confusion": [[..]], ...}
                  (or "ccc_<dim>", "ccc_mean", "ccc_per_recording_<dim>", ...,
                   or "wacc_mean", "wf1_mean", "wacc_<class>", "wf1_<class>", "acc_<class>", ...),
-     "protocol": {"data_dir", "split", "corpus": {"name", "synthetic", "utterances", "label"},
+     "protocol": {"data_dir", "data_dir_resolved", "split",
+                  "corpus": {"name", "synthetic", "utterances", "label"},
                   "utterances", "classes", "class_map" | "dims", "level", "folds": null,
                   "checkpoint", "checkpoint_epoch", "selection", "definitions"}}
 
@@ -15,7 +16,8 @@ A multilabel protocol has ``"task": "multilabel"``, ``classes`` and ``targets`` 
 the data dir) instead of ``class_map``, and the definitions of wacc and wf1.
 
 ``<key>`` is the set name for the config's own sets (``--set test`` or ``--set data/test``)
-and a slug of the path for any other data dir (:func:`serkit.experiment.score_key`).
+and a slug of the path with a hash of the resolved path for any other data dir
+(:func:`serkit.experiment.score_key`).
 Plots go to ``EXP/plots/`` (:mod:`serkit.plots`). When ``EXP`` holds ``fold*/`` exp dirs
 instead, each fold is scored and ``EXP/scores/<key>.json`` gets the mean ± sd (sample sd)
 of every metric, with the folds' protocol (``protocol.folds`` names them).
@@ -124,6 +126,7 @@ def _protocol(trained, dataset: EmotionDataset, data_dir: Path, key: str) -> dic
     split = meta.get("protocol", {}).get("split") if isinstance(meta.get("protocol"), dict) else None
     protocol = {
         "data_dir": str(data_dir),
+        "data_dir_resolved": str(Path(data_dir).resolve()),
         "split": split or f"{key}: {data_dir}",
         "corpus": corpus(meta, len(dataset.utts)),
         "utterances": len(dataset.utts),

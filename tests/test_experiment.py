@@ -29,7 +29,9 @@ def test_scores_of_another_data_dir_never_take_a_config_sets_key(tmp_path: Path,
     sets = {"train": "data/train", "dev": "data/dev", "test": "data/test"}
     assert experiment.score_key(sets, "test") == (Path("data/test"), "test")
     assert experiment.score_key(sets, "data/test") == (Path("data/test"), "test")
-    assert experiment.score_key(sets, "other/dir/test") == (Path("other/dir/test"), "other-dir-test")
+    path, key = experiment.score_key(sets, "other/dir/test")
+    assert path == Path("other/dir/test") and key.startswith("other-dir-test-")
+    assert experiment.score_key(sets, "other/dir/test") == (path, key)
     with pytest.raises(SerkitError, match="no set 'eval'"):
         experiment.score_key(sets, "eval")
 

@@ -74,10 +74,12 @@ def test_score_a_data_dir_and_reject_an_unknown_set(recipe: Path, monkeypatch) -
     assert result["set"] == "dev" and result["protocol"]["utterances"] == 24
     shutil.copytree("data/test", "other/place/test")
     elsewhere = scoring.score_exp("exp/tiny", "other/place/test")
-    assert elsewhere["set"] == "other-place-test" and Path("exp/tiny/scores/other-place-test.json").is_file()
+    key = elsewhere["set"]
+    assert key.startswith("other-place-test-") and Path(f"exp/tiny/scores/{key}.json").is_file()
+    assert elsewhere["protocol"]["data_dir_resolved"] == str(Path("other/place/test").resolve())
     assert json.loads(Path("exp/tiny/scores/dev.json").read_text())["set"] == "dev"  # not overwritten
     shutil.rmtree("other")
-    os.remove("exp/tiny/scores/other-place-test.json")
+    os.remove(f"exp/tiny/scores/{key}.json")
     with pytest.raises(SerkitError, match="no set 'eval'"):
         scoring.score_exp("exp/tiny", "eval")
 

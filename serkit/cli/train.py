@@ -53,8 +53,9 @@ def score(
 ) -> None:
     """Score the best checkpoint on sets: scores/<set>.json, a rich table, plots/.
 
-    A data dir that is not one of the config's sets is filed under a slug of its path
-    (scores/other-dir-test.json), never over the config's own scores.
+    A data dir that is not one of the config's sets is filed under a slug of its path and a hash
+    of its resolved path (scores/other-dir-test-<hash>.json), never over the config's own scores
+    or another dir's; the scores record the data dir (protocol.data_dir, data_dir_resolved).
 
     Example: serkit score exp/mean_pool --set dev --set test
     """
