@@ -310,6 +310,39 @@ def merge_shards(
     return out
 
 
+#: Attribute names that repeat another one (alias → the name shown), and attributes that repeat
+#: a count ``describe`` gives (attribute → its key there).
+ATTR_ALIASES = {
+    "frame_length_s": "frame_length",
+    "frame_shift_s": "frame_shift",
+    "sampling_rate": "sample_rate",
+}
+ATTR_COUNTS = {"dims": "dims", "num_utterances": "utterances"}
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return float(a) == float(b)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return a == b
+
+
+def distinct_attrs(info: dict) -> dict:
+    """The attributes of :func:`describe`'s ``info`` less those saying again what another one says."""
+    attrs = info["attrs"]
+    out = {}
+    for key in sorted(attrs):
+        value = attrs[key]
+        alias_of = ATTR_ALIASES.get(key)
+        if alias_of in attrs and _same(attrs[alias_of], value):
+            continue
+        counted = info.get(ATTR_COUNTS.get(key, ""))
+        if counted is not None and (_same(counted, value) or counted == [value] or counted == value):
+            continue
+        out[key] = value
+    return out
+
+
 def describe(path: str | Path) -> dict:
     """Summary for ``store-info``: counts, frames, dims, attributes."""
     store = FeatureStore(path)

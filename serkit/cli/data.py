@@ -141,10 +141,9 @@ def store_info(store_path: Path = typer.Argument(..., help="An HDF5 feature stor
     table.add_row("utterances", str(info["utterances"]))
     table.add_row("frames", f"{info['frames']} (per utterance {info['min_frames']}–{info['max_frames']})")
     table.add_row("dims", ", ".join(map(str, info["dims"])))
-    for key in sorted(info["attrs"]):
+    for key, value in store.distinct_attrs(info).items():
         if key == "params":
             continue
-        value = info["attrs"][key]
         if isinstance(value, list) and len(value) > 8:
             value = ", ".join(map(str, value[:8])) + f", … ({len(value)} in all)"
         table.add_row(key, str(value))

@@ -25,7 +25,9 @@ def extract_features_command(
     sample_rate: int = typer.Option(None, help="pyaa34: resample every file to this rate (default: native)."),
     frames: int = typer.Option(200, help="spectrogram: fixed number of frames (0: the natural length)."),
     nj: int = typer.Option(1, help="Number of parallel jobs."),
-    cmd: str = typer.Option("local", help="Job launcher: 'local' or 'slurm [sbatch options]'."),
+    cmd: str = typer.Option(
+        "local", help="Job launcher: 'local', or 'slurm' and any sbatch options (e.g. 'slurm --gres gpu:1')."
+    ),
     allow_pipes: bool = typer.Option(False, help="Accept 'utt command |' lines in wav.scp."),
 ) -> None:
     """Extract features for every utterance of DATA_DIR into the store OUT.

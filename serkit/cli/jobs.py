@@ -15,7 +15,9 @@ from serkit.errors import SerkitError
 def run_job(
     log: Path = typer.Argument(..., help="The job's log file, e.g. exp/s2v_dual/log/train.log."),
     command: list[str] = typer.Argument(..., help="The command, after '--'."),
-    cmd: str = typer.Option("local", help="Job launcher: 'local' or 'slurm [sbatch options]'."),
+    cmd: str = typer.Option(
+        "local", help="Job launcher: 'local', or 'slurm' and any sbatch options (e.g. 'slurm --gres gpu:1')."
+    ),
 ) -> None:
     """Run COMMAND as one job (locally or under Slurm) with its output in LOG; exit 2 if it fails.
 
