@@ -96,7 +96,6 @@ def validate(
     except SerkitError as err:
         sink(err)
         return sink.problems
-    _check_newlines(sink, root)
     utts = set(data.wav_scp)
     utt_file = root / ("segments" if (root / "segments").is_file() else "wav.scp")
     utt_lines = _first_lines(utt_file)
@@ -106,6 +105,7 @@ def validate(
     broken = {Path(p.path).name for p in sink.problems}
     if "wav.scp" in broken:
         broken.add(utt_file.name)
+    _check_newlines(sink, root)
 
     _check_ids(sink, root, data, utt_file, utt_lines)
     if not (root / "utt2spk").is_file():
