@@ -7,6 +7,7 @@ with one task per process; the result is byte-identical whatever ``nj`` is.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
@@ -72,6 +73,7 @@ def generate_mini_corpus(
         get_layout(layout).finish(staging, corpus, records)
         write_manifest(staging / MANIFEST_NAME, records)
         if out.exists():
+            _refuse_foreign_files(out, staging)
             shutil.rmtree(out)
         os.rename(staging, out)
     except BaseException:
@@ -89,6 +91,35 @@ def generate_mini_corpus(
         speech_seconds=round(sum(r["duration"] for r in records), 3),
         elapsed_seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _refuse_foreign_files(out: Path, staging: Path) -> None:
+    """Refuse to replace ``out`` if it holds a file neither corpus has: one the user put there.
+
+    A generated file is one the new corpus (``staging``) has or the old ``manifest.jsonl`` names.
+    """
+    known = {p.relative_to(staging) for p in staging.rglob("*") if p.is_file()}
+    known.add(Path(MANIFEST_NAME))
+    manifest = out / MANIFEST_NAME
+    lines = manifest.read_text(encoding="utf-8", errors="replace").splitlines() if manifest.is_file() else []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        files = record.get("files") if isinstance(record, dict) else None
+        if isinstance(files, dict):
+            known.update(Path(v) for v in files.values() if isinstance(v, str))
+    foreign = sorted(
+        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.relative_to(out) not in known
+    )
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise SerkitError(
+            f"holds files the mini corpus did not write ({shown}); refusing to replace it",
+            path=out,
+            hint="move them elsewhere, or choose another OUT",
+        )
 
 
 def _check_output(out: Path, force: bool) -> None:
