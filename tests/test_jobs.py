@@ -148,3 +148,11 @@ def test_run_job_command_writes_one_log_and_passes_the_status(tmp_path: Path) ->
     assert "working" not in log.read_text()  # the failed run's log was replaced
     assert run_serkit("run-job", str(log), "--", "bash", "-c", f"echo again >> {marker}").returncode == 0
     assert marker.read_text() == "again\nagain\n"  # a relaunch runs again (the trainer resumes itself)
+
+
+def test_cmd_help_names_the_sbatch_options() -> None:
+    from conftest import run_serkit
+
+    for command in ("run-job", "extract-features"):
+        done = run_serkit(command, "--help")
+        assert "'slurm' and any sbatch options" in " ".join(done.stdout.split()), done.stdout

@@ -95,3 +95,23 @@ def test_merge_shards_equals_single_write(tmp_path: Path) -> None:
 def test_slash_in_id_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SerkitError, match="cannot name"):
         _write(tmp_path / "f.h5", {"a/b": np.ones((1, 3))})
+
+
+def test_store_info_shows_each_fact_once(tmp_path: Path) -> None:
+    from conftest import run_serkit
+
+    path = tmp_path / "f.h5"
+    with store.StoreWriter(
+        path, "test", {}, frame_shift=0.01, frame_length=0.02, sample_rate=16000
+    ) as writer:
+        writer.put("u0", np.zeros((4, 3)))
+        for key, value in (("dims", 3), ("frame_length_s", 0.02), ("sampling_rate", 16000.0)):
+            writer.set_attr(key, value)
+    rows = [
+        r.split("│") for r in run_serkit("store-info", str(path)).stdout.splitlines() if r.startswith("│")
+    ]
+    shown = [cells[1].strip() for cells in rows if cells[1].strip()]
+    for name in ("dims", "frame_length", "frame_shift", "sample_rate", "utterances"):
+        assert shown.count(name) == 1, shown
+    for alias in ("frame_length_s", "sampling_rate", "num_utterances"):
+        assert alias not in shown, shown
