@@ -274,3 +274,20 @@ def test_damaged_stores_are_one_line(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert len(store.FeatureStore(damaged[0])) == N_UTTS
     assert json.loads(store.FeatureStore(damaged[0]).attrs["failed_utterances"]) == []
+
+
+@pytest.mark.parametrize("damage", ["truncated", "overwritten"])
+def test_train_on_a_damaged_store_is_one_line(tmp_path: Path, damage: str) -> None:
+    from test_trainer import make_task, train_args
+
+    root = make_task(tmp_path)
+    path = root / "feats" / "train_synth.h5"
+    raw = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    else:
+        path.write_bytes(raw[:800] + bytes(range(256)) * 12 + raw[800 + 256 * 12 :])
+    before = snapshot(root / "feats", root / "data")
+    done = run_serkit(*train_args("exp/damaged", "--set", "train.epochs=1"), cwd=root)
+    assert_one_clear_line(done, "feats/train_synth.h5")
+    assert_unchanged(before)
