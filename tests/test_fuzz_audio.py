@@ -256,7 +256,7 @@ def test_word_past_the_audio_is_warned_with_its_ctm_line(tmp_path: Path) -> None
 def _damaged_stores(tmp_path: Path) -> tuple[Path, list[Path]]:
     data = make_data_dir(tmp_path, n=N_UTTS)
     good = tmp_path / "good.h5"
-    assert run_serkit("extract-features", str(data), str(good), "--type", "word-mfcc").returncode == 0
+    assert run_serkit("extract-features", str(data), str(good)).returncode == 0
     raw = good.read_bytes()
     truncated = tmp_path / "truncated.h5"
     truncated.write_bytes(raw[: len(raw) // 2])
@@ -278,7 +278,7 @@ def test_damaged_stores_are_one_line(tmp_path: Path) -> None:
         assert_one_clear_line(done, path)
         assert_unchanged(before)
     # an existing damaged store at the output is replaced by a whole one
-    done = run_serkit("extract-features", str(data), str(damaged[0]), "--type", "word-mfcc")
+    done = run_serkit("extract-features", str(data), str(damaged[0]))
     assert done.returncode == 0, done.stderr
     assert len(store.FeatureStore(damaged[0])) == N_UTTS
     assert json.loads(store.FeatureStore(damaged[0]).attrs["failed_utterances"]) == []
