@@ -132,7 +132,8 @@ train_config() {
   for value in $train_opts; do args+=(--set "$value"); done
   local launcher=(serkit train)
   if [ "$ngpu" -gt 1 ]; then
-    launcher=(python -m torch.distributed.run --standalone --nproc_per_node "$ngpu" -m serkit train)
+    # PYTHONSAFEPATH: the workers import the installed serkit, not a serkit/ folder in the recipe dir
+    launcher=(env PYTHONSAFEPATH=1 python -m torch.distributed.run --standalone --nproc_per_node "$ngpu" -m serkit train)
   fi
   log "train $exp"
   if [ "$train_cmd" = local ]; then

@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 END_MARK = "# Ended (code "
 
+#: How a job starts Python: this interpreter, with ``-P`` (``sys.flags.safe_path``) so that the
+#: job imports the installed serkit (or the one PYTHONPATH names), never a ``serkit/`` folder that
+#: happens to be in the working directory.
+PYTHON = (sys.executable, "-P")
+
 _WRAPPER = """#!/usr/bin/env bash
 # serkit job wrapper: one log per job, starting with the command and ending with its exit status.
 JOB=${{SLURM_ARRAY_TASK_ID:-$1}}
@@ -122,6 +127,7 @@ def run_jobs(
     done_check: Callable[[int], bool] | None = None,
 ) -> None:
     """Run ``template`` for JOB = 1..nj; skip jobs already done; raise naming the first failed log."""
+    check_nj(nj)
     launcher = cmd if isinstance(cmd, JobCommand) else JobCommand.parse(cmd)
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -205,5 +211,11 @@ def _run_slurm(
 
 
 def python_command(*args: str) -> list[str]:
-    """``python -m serkit ARGS``, with this interpreter, for job templates."""
-    return [sys.executable, "-m", "serkit", *args]
+    """``python -P -m serkit ARGS``, with this interpreter, for job templates (:data:`PYTHON`)."""
+    return [*PYTHON, "-m", "serkit", *args]
+
+
+def check_nj(nj: int) -> None:
+    """Refuse a job count below 1."""
+    if nj < 1:
+        raise SerkitError(f"--nj must be 1 or more, got {nj}", hint="use --nj 1 for one process")

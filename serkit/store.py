@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
@@ -23,6 +24,7 @@ import numpy as np
 
 from serkit import __version__
 from serkit.errors import SerkitError
+from serkit.tmpfiles import remove_stale, tmp_name
 
 RESERVED_ATTRS = (
     "feature_type",
@@ -40,10 +42,6 @@ def work_dir(path: str | Path) -> Path:
     """Where the parallel jobs of ``path`` keep their splits, shards and logs."""
     path = Path(path)
     return path.with_name(path.name + ".work")
-
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp.{os.getpid()}")
 
 
 def _attr_value(value):
@@ -103,7 +101,7 @@ class StoreWriter:
     ) -> None:
         self.path = Path(path)
         self.finalize = finalize
-        self.tmp = _tmp_name(self.path)
+        self.tmp = tmp_name(self.path)
         self.root_attrs = {
             "feature_type": feature_type,
             "params": json.dumps(params, sort_keys=True),
@@ -120,6 +118,7 @@ class StoreWriter:
 
     def __enter__(self) -> StoreWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(self.path)
         self._file = h5py.File(self.tmp, "w", track_order=False)
         return self
 
@@ -173,7 +172,7 @@ class FeatureStore:
         try:
             with h5py.File(self.path, "r") as f:
                 self._attrs = {k: _decode(v) for k, v in f.attrs.items()}
-        except OSError as exc:
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
             raise SerkitError(
                 f"not a readable HDF5 store ({exc})", path=self.path, hint="re-extract it"
             ) from None
@@ -185,9 +184,20 @@ class FeatureStore:
     @property
     def file(self) -> h5py.File:
         if self._file is None or self._pid != os.getpid():
-            self._file = h5py.File(self.path, "r")
+            with self._reading():
+                self._file = h5py.File(self.path, "r")
             self._pid = os.getpid()
         return self._file
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """HDF5 errors while reading (a truncated or overwritten file) → one line naming the store."""
+        try:
+            yield
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise SerkitError(
+                f"damaged HDF5 store ({exc})", path=self.path, hint="re-extract it (or copy it again)"
+            ) from None
 
     @property
     def attrs(self) -> dict:
@@ -203,33 +213,37 @@ class FeatureStore:
 
     def keys(self) -> list[str]:
         if self._keys is None:
-            self._keys = sorted(self.file.keys(), key=lambda k: k.encode())
+            with self._reading():
+                self._keys = sorted(self.file.keys(), key=lambda k: k.encode())
         return list(self._keys)
 
     def __len__(self) -> int:
         return len(self.keys())
 
     def __contains__(self, utt: str) -> bool:
-        return utt in self.file
+        with self._reading():
+            return utt in self.file
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
 
     def __getitem__(self, utt: str) -> np.ndarray:
-        try:
-            return self.file[utt][()]
-        except KeyError:
+        if utt not in self:
             raise SerkitError(
                 f"utterance {utt!r} is not in the store",
                 path=self.path,
                 hint="re-extract features for this data dir",
-            ) from None
+            )
+        with self._reading():
+            return self.file[utt][()]
 
     def utt_attrs(self, utt: str) -> dict:
-        return {k: _decode(v) for k, v in self.file[utt].attrs.items()}
+        with self._reading():
+            return {k: _decode(v) for k, v in self.file[utt].attrs.items()}
 
     def shape(self, utt: str) -> tuple[int, ...]:
-        return self.file[utt].shape
+        with self._reading():
+            return self.file[utt].shape
 
     def close(self) -> None:
         if self._file is not None and self._pid == os.getpid():
@@ -283,7 +297,8 @@ def merge_shards(
     attrs = FeatureStore(shards[0]).attrs
     expected = _settings(attrs)
     out = Path(out)
-    tmp = _tmp_name(out)
+    remove_stale(out)
+    tmp = tmp_name(out)
     try:
         with h5py.File(tmp, "w") as dst:
             for shard in shards:
@@ -304,6 +319,13 @@ def merge_shards(
             if finalize is not None:
                 finalize(dst)
         os.replace(tmp, out)
+    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise SerkitError(
+            f"cannot merge the shards ({exc})",
+            path=out,
+            hint=f"delete {work_dir(out)} and extract again",
+        ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -22,9 +22,11 @@ def extract_features_command(
     deltas: bool = typer.Option(False, "--deltas", help="pyaa34: append the 34 deltas (68 dims)."),
     flavor: str = typer.Option("pyaa", help="pyaa34: 'pyaa' (bit-faithful, default) or 'corrected'."),
     backend: str = typer.Option("serkit", help="pyaa34: 'serkit' or 'pyaudioanalysis' (the original, slow)."),
-    sample_rate: int = typer.Option(None, help="pyaa34: resample every file to this rate (default: native)."),
+    sample_rate: int = typer.Option(
+        None, help="pyaa34: the store's rate, other rates resampled to it (default: most files' rate)."
+    ),
     frames: int = typer.Option(200, help="spectrogram: fixed number of frames (0: the natural length)."),
-    nj: int = typer.Option(1, help="Number of parallel jobs."),
+    nj: int = typer.Option(1, help="Number of parallel jobs (at most one per utterance)."),
     cmd: str = typer.Option(
         "local", help="Job launcher: 'local', or 'slurm' and any sbatch options (e.g. 'slurm --gres gpu:1')."
     ),

@@ -24,6 +24,7 @@ import torch
 
 from serkit.embeddings.alignment import AlignConfig, normalize_embeddings, procrustes, translation_precision
 from serkit.errors import SerkitError
+from serkit.tmpfiles import remove_stale, tmp_name
 
 NORMALIZE = AlignConfig.normalize  # as align-embeddings normalises before mapping
 MAX_PAIRS = 1_000_000  # word pairs for the Spearman correlation; above, a seeded sample
@@ -281,7 +282,8 @@ def write_json(path: str | Path, obj: dict) -> Path:
     """``obj`` as indented JSON, written to a temporary name and renamed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    remove_stale(path)
+    tmp = tmp_name(path)
     try:
         tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, path)

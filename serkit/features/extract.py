@@ -6,9 +6,12 @@ each writing a shard atomically, and merges the shards. A killed or failed job l
 the store is reported incomplete, and a rerun of the same command only redoes the missing
 shards; changing any extractor option discards the old shards.
 
-An utterance whose audio is bad (missing, unreadable, too short) is reported on one line and
-left out; the others are still extracted, the store records the ids it lacks
-(``failed_utterances``), and the command exits with status 2 so that the recipe stops.
+An utterance whose audio is bad (missing, unreadable, too short), the first one included, is
+reported on one line and left out; the others are still extracted, the store records the ids it
+lacks (``failed_utterances``) and the first reason (``first_failure``), and the command exits with
+status 2 on one line naming that utterance's file, so that the recipe stops.
+What the extractor did to the audio (channels mixed to mono, another rate resampled, words past
+the audio) is counted in root attributes (:data:`Extractor.COUNTS`) and reported once.
 An utterance a feature type does not apply to (``word-mfcc`` without a word alignment) is
 left out without failing and listed in ``skipped_utterances``.
 """
@@ -25,7 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from serkit import datadir, jobs, store
 from serkit.errors import SerkitError
-from serkit.features.extractors import Extractor, make_extractor
+from serkit.features.extractors import WORD_END_TOLERANCE_S, Extractor, make_extractor
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ def extract_part(
     """Write the store ``out`` for every utterance of ``data``; return the ids that failed."""
     failed: list[str] = []
     skipped: list[str] = []
+    first_failure = ""
     extractor.prepare(data)
     with store.StoreWriter(out, finalize=extractor.finalize, **extractor.store_header()) as writer:
         with _progress() as progress:
@@ -58,8 +62,11 @@ def extract_part(
                 try:
                     result = extractor.compute(utt, data)
                 except SerkitError as err:
+                    if err.path is None:
+                        err = SerkitError(err.message, path=data.wav_scp[utt].path, hint=err.hint)
                     log.error("%s: skipped: %s", utt, err.format())
                     failed.append(utt)
+                    first_failure = first_failure or err.format()
                 else:
                     if result is None:
                         skipped.append(utt)
@@ -68,6 +75,10 @@ def extract_part(
                 progress.advance(task)
         writer.set_attr("failed_utterances", json.dumps(failed))
         writer.set_attr("skipped_utterances", json.dumps(skipped))
+        writer.set_attr("first_failure", first_failure)
+        for key in Extractor.COUNTS:
+            writer.set_attr(key, extractor.counts.get(key, 0))
+        writer.set_attr("count_examples", json.dumps(extractor.examples, sort_keys=True))
     if skipped:
         log.info(
             "%d utterances skipped (%s does not apply to them), e.g. %s",
@@ -90,27 +101,78 @@ def extract_features(
 ) -> Path:
     """Extract ``feature_type`` (with ``options``) for ``data_dir`` into the store ``out``."""
     out = Path(out)
+    jobs.check_nj(nj)
     extractor = make_extractor(feature_type, options)
     data = datadir.load(data_dir, allow_pipes=allow_pipes)
     if len(data) == 0:
         raise SerkitError("the data dir has no utterances", path=data_dir, hint="check wav.scp")
-    if nj <= 1:
-        failed = extract_part(data, out, extractor)
+    if nj > len(data):
+        log.info("%d utterances: running %d jobs instead of %d", len(data), len(data), nj)
+        nj = len(data)
+    if nj == 1:
+        extract_part(data, out, extractor)
     else:
-        failed = _extract_parallel(data, out, feature_type, options, nj, cmd, allow_pipes)
+        extractor.prepare(data)
+        _extract_parallel(data, out, feature_type, extractor.resolved_options(), nj, cmd, allow_pipes)
+    attrs = store.FeatureStore(out).attrs
+    for line in _report(attrs, data):
+        log.warning("%s", line)
+    failed = json.loads(attrs.get("failed_utterances", "[]"))
     if failed:
         raise SerkitError(
-            f"{len(failed)} of {len(data)} utterances failed (each reported above; e.g. {failed[0]}); "
-            f"the store holds the other {len(data) - len(failed)}",
+            f"{len(failed)} of {len(data)} utterances failed (e.g. {failed[0]}: "
+            f"{attrs.get('first_failure') or 'see the log'}); the store holds the other "
+            f"{len(data) - len(failed)}",
             path=out,
             hint="fix their audio, or drop them with subset-data, and extract again",
         )
     return out
 
 
+def _report(attrs: dict, data: datadir.DataDir) -> list[str]:
+    """One line per kind of change made to the audio (the counts of :data:`Extractor.COUNTS`)."""
+    examples = json.loads(attrs.get("count_examples") or "{}")
+    lines = []
+    mixed = int(attrs.get("mixed_to_mono_utterances") or 0)
+    if mixed:
+        e = examples["mixed_to_mono_utterances"]
+        lines.append(
+            f"{mixed} utterances have several channels, mixed to mono (e.g. {e['path']}: {e['channels']})"
+        )
+    resampled = int(attrs.get("resampled_utterances") or 0)
+    if resampled:
+        e = examples["resampled_utterances"]
+        lines.append(
+            f"{resampled} utterances resampled to the store's {attrs['sample_rate']} Hz "
+            f"(e.g. {e['path']}: {e['rate']} Hz)"
+        )
+    past_end = int(attrs.get("words_past_end") or 0)
+    if past_end:
+        e = examples["words_past_end"]
+        where = _ctm_line(data, e["utt"], e["index"])
+        lines.append(
+            f"{where}: {past_end} words end more than {WORD_END_TOLERANCE_S} s past their audio, "
+            f"their frames clipped to its end (e.g. {e['word']!r} of {e['utt']} ends at {e['end']:.3f} s, "
+            f"the audio at {e['duration']:.3f} s) — check the alignment"
+        )
+    return lines
+
+
+def _ctm_line(data: datadir.DataDir, utt: str, index: int) -> str:
+    """``<data>/words.ctm:<line>`` of the ``index``-th word of ``utt``."""
+    path = (data.path or Path(".")) / "words.ctm"
+    seen = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.split(maxsplit=1)[:1] == [utt]:
+            if seen == index:
+                return f"{path}:{number}"
+            seen += 1
+    return str(path)
+
+
 def _extract_parallel(
     data: datadir.DataDir, out: Path, feature_type: str, options: dict, nj: int, cmd: str, allow_pipes: bool
-) -> list[str]:
+) -> None:
     work = store.work_dir(out)
     spec = {
         "feature_type": feature_type,
@@ -131,7 +193,7 @@ def _extract_parallel(
         spec_file.write_text(json.dumps(spec, sort_keys=True))
     shard = str(work / "shard.JOB.h5")
     template = [
-        sys.executable,
+        *jobs.PYTHON,
         "-m",
         "serkit.features.extract",
         str(spec_file),
@@ -148,21 +210,32 @@ def _extract_parallel(
     )
     shards = [Path(shard.replace("JOB", str(j))) for j in range(1, nj + 1)]
     extractor = make_extractor(feature_type, options)
-    lists = {key: _joined_list(shards, key) for key in ("failed_utterances", "skipped_utterances")}
+    joined = _joined_attrs([store.FeatureStore(shard).attrs for shard in shards])
 
     def finalize(f) -> None:
         extractor.finalize(f)
-        for key, ids in lists.items():
-            f.attrs[key] = json.dumps(ids)
+        for key, value in joined.items():
+            f.attrs[key] = value
 
     store.merge_shards(shards, out, finalize=finalize)
     shutil.rmtree(work)
-    return lists["failed_utterances"]
 
 
-def _joined_list(shards: list[Path], key: str) -> list[str]:
-    """The union of a JSON id-list attribute over the shards, in shard order."""
-    return [utt for shard in shards for utt in json.loads(store.FeatureStore(shard).attrs.get(key, "[]"))]
+def _joined_attrs(shards: list[dict]) -> dict:
+    """The per-job root attributes of the shards, joined: id lists in shard order, counts summed,
+    the first failure and the first example of each count."""
+    joined: dict = {}
+    for key in ("failed_utterances", "skipped_utterances"):
+        joined[key] = json.dumps([utt for attrs in shards for utt in json.loads(attrs.get(key, "[]"))])
+    for key in Extractor.COUNTS:
+        joined[key] = sum(int(attrs.get(key) or 0) for attrs in shards)
+    joined["first_failure"] = next((a["first_failure"] for a in shards if a.get("first_failure")), "")
+    examples: dict = {}
+    for attrs in shards:
+        for key, example in json.loads(attrs.get("count_examples") or "{}").items():
+            examples.setdefault(key, example)
+    joined["count_examples"] = json.dumps(examples, sort_keys=True)
+    return joined
 
 
 def _job_main(argv: list[str]) -> int:

@@ -2,9 +2,16 @@
 
 An adapter turns options into the parameters a store records, reads each utterance's audio
 (a file or a ``wav.scp`` cut) and calls the numerical code of its feature module.
+
+One rule for every type: audio with several channels is mixed to mono (the mean of the channels);
+each adapter counts what it did to the audio (``mixed_to_mono_utterances``, for pyaa34
+``resampled_utterances``) in :attr:`Extractor.counts`, which the store records as root attributes
+and the command reports.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 import h5py
 import numpy as np
@@ -14,14 +21,46 @@ from serkit.datadir import DataDir
 from serkit.errors import SerkitError
 from serkit.features import pyaa34, spectrogram, waveform, word_mfcc
 
+#: A word of ``words.ctm`` may end this far past its audio without a warning (Kaldi's
+#: ``extract-segments --max-overshoot``).
+WORD_END_TOLERANCE_S = 0.1
+
 
 class Extractor:
     """Base: ``prepare`` sees the data first, ``compute`` makes one utterance's frames × dims."""
 
     feature_type = ""
 
+    #: What the root attributes of the same names count (summed over parallel jobs).
+    COUNTS = ("mixed_to_mono_utterances", "resampled_utterances", "words_past_end")
+
     def __init__(self, options: dict) -> None:
         self.options = dict(options)
+        self.counts: dict[str, int] = {}
+        self.examples: dict[str, dict] = {}
+
+    def note(self, key: str, example: dict) -> None:
+        """Count one ``key`` event; keep the first ``example`` (JSON-able) to show the user."""
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self.examples.setdefault(key, example)
+
+    def read_mono(self, utt: str, data: DataDir, dtype: str = "float64") -> tuple[np.ndarray, int]:
+        """The utterance's samples, channels averaged (counted in ``mixed_to_mono_utterances``)."""
+        entry = data.wav_scp[utt]
+        samples, rate = audio.read_audio(entry, dtype=dtype, mono=False)
+        self.note_channels(utt, entry, samples)
+        return audio.mix_to_mono(samples), rate
+
+    def note_channels(self, utt: str, entry: datadir.WavEntry, samples: np.ndarray) -> None:
+        """Count the utterance in ``mixed_to_mono_utterances`` if ``samples`` have several channels."""
+        if samples.shape[1] > 1:
+            example = {"utt": utt, "path": entry.path, "channels": samples.shape[1]}
+            self.note("mixed_to_mono_utterances", example)
+
+    def resolved_options(self) -> dict:
+        """After :meth:`prepare`: the options that make another process extract exactly as this one
+        (the choices ``prepare`` made from the data fixed); default: the options given."""
+        return dict(self.options)
 
     @classmethod
     def options_from_params(cls, params: dict) -> dict:
@@ -53,8 +92,12 @@ class Extractor:
 class Pyaa34Extractor(Extractor):
     """34-d pyAudioAnalysis 0.3.14 short-term features (+ deltas); see :mod:`serkit.features.pyaa34`.
 
-    Audio is read at its own rate, as pyAudioAnalysis does; every file of the data dir must have
-    the same rate unless ``sample_rate`` is given, in which case files are resampled (soxr) to it.
+    The store has one sample rate: ``sample_rate`` when given, otherwise the rate most recordings
+    of the data dir have (read from their headers; ties go to the higher rate; with piped audio, the
+    rate meta.json records), whatever their order. Audio at that rate is read as pyAudioAnalysis
+    reads it (the features are bit-faithful); audio at another rate is resampled (soxr) to it and
+    counted in ``resampled_utterances``; several channels are averaged, as pyAudioAnalysis'
+    ``stereo_to_mono`` does.
     """
 
     feature_type = "pyaa34"
@@ -67,12 +110,15 @@ class Pyaa34Extractor(Extractor):
         self.flavor = options.get("flavor", "pyaa")
         self.backend = options.get("backend", "serkit")
         self.rate: int | None = options.get("sample_rate")
+        self.rate_from: str = options.get("sample_rate_from", "given")
         if self.flavor not in ("pyaa", "corrected"):
             raise SerkitError(f"unknown --flavor {self.flavor!r}", hint="use pyaa (default) or corrected")
         if self.backend not in ("serkit", "pyaudioanalysis"):
             raise SerkitError(f"unknown --backend {self.backend!r}", hint="use serkit or pyaudioanalysis")
         if self.backend == "pyaudioanalysis" and self.flavor != "pyaa":
             raise SerkitError("--backend pyaudioanalysis only computes --flavor pyaa", hint="drop --flavor")
+        if self.rate is not None and not (isinstance(self.rate, int) and self.rate > 0):
+            raise SerkitError(f"--sample-rate must be a positive integer, got {self.rate!r}")
 
     @classmethod
     def options_from_params(cls, params: dict) -> dict:
@@ -89,18 +135,22 @@ class Pyaa34Extractor(Extractor):
 
     def prepare(self, data: DataDir) -> None:
         if self.rate is None:
-            self.rate = audio.audio_info(data.wav_scp[data.utts[0]])[0]
-        self.resample = self.options.get("sample_rate") is not None
+            self.rate, self.rate_from = store_rate(data)
         self.window = pyaa34.seconds_to_samples(self.window_s, self.rate)
         self.step = pyaa34.seconds_to_samples(self.step_s, self.rate)
         pyaa34.check_configuration(self.rate, self.window, self.step, self.flavor)
+
+    def resolved_options(self) -> dict:
+        return {**self.options, "sample_rate": self.rate, "sample_rate_from": self.rate_from}
 
     def params(self) -> dict:
         return {
             **pyaa34.params(self.rate, self.window, self.step, self.deltas, self.flavor, self.backend),
             "window_s": self.window_s,
             "step_s": self.step_s,
-            "resampled": self.resample,
+            "sample_rate_from": self.rate_from,
+            "other_rates": "resampled (soxr HQ)",
+            "channels": "mean of the channels",
         }
 
     def header(self) -> dict:
@@ -118,17 +168,19 @@ class Pyaa34Extractor(Extractor):
             samples, rate = audio.read_audio(entry, dtype="int16", mono=False)
         else:
             samples, rate = audio.read_audio(entry, mono=False)
-            samples = pyaa34.to_read_audio_file_scale(samples, subtype)
+            try:
+                samples = pyaa34.to_read_audio_file_scale(samples, subtype)
+            except SerkitError as err:
+                raise SerkitError(err.message, path=entry.path, hint=err.hint) from None
+        self.note_channels(utt, entry, samples)
+        if samples.shape[1] > 1:
+            samples = samples.mean(axis=1)
+        else:
+            samples = samples[:, 0]
         if rate != self.rate:
-            if not self.resample:
-                raise SerkitError(
-                    f"{utt}: audio is at {rate} Hz, the data dir's first file at {self.rate} Hz",
-                    path=entry.path,
-                    hint="give --sample-rate to resample everything to one rate",
-                )
-            mono = samples.mean(axis=1) if samples.ndim == 2 else samples
-            samples = audio.resample(mono / 32768.0, rate, self.rate) * 32768.0
-        return samples[:, 0] if samples.ndim == 2 and samples.shape[1] == 1 else samples
+            self.note("resampled_utterances", {"utt": utt, "path": entry.path, "rate": rate})
+            samples = audio.resample(samples / 32768.0, rate, self.rate) * 32768.0
+        return samples
 
     def compute(self, utt: str, data: DataDir) -> tuple[np.ndarray, dict]:
         samples = self._samples(utt, data)
@@ -141,6 +193,32 @@ class Pyaa34Extractor(Extractor):
                 samples, self.rate, self.window, self.step, self.deltas, flavor=self.flavor
             )
         return frames, {}
+
+
+def store_rate(data: DataDir) -> tuple[int, str]:
+    """The rate most recordings of ``data`` have, and where it comes from (see :class:`Pyaa34Extractor`).
+
+    Unreadable recordings are left out here (their utterances fail when extracted); with none
+    readable, 16 kHz.
+    """
+    recordings = {}
+    for utt in data.utts:
+        entry = data.wav_scp[utt]
+        whole = datadir.WavEntry(entry.path, is_pipe=entry.is_pipe)
+        recordings.setdefault(whole.source(), whole)
+    meta_rate = data.meta.get("sample_rate")
+    if isinstance(meta_rate, int) and meta_rate > 0 and any(e.is_pipe for e in recordings.values()):
+        return meta_rate, "meta.json (piped audio)"
+    rates: Counter[int] = Counter()
+    for entry in recordings.values():
+        try:
+            rates[audio.audio_info(entry)[0]] += 1
+        except SerkitError:
+            continue
+    if not rates:
+        return 16000, "default (no readable audio)"
+    rate = max(rates, key=lambda r: (rates[r], r))
+    return rate, f"most recordings ({rates[rate]} of {sum(rates.values())})"
 
 
 class SpectrogramExtractor(Extractor):
@@ -169,7 +247,7 @@ class SpectrogramExtractor(Extractor):
         }
 
     def compute(self, utt: str, data: DataDir) -> tuple[np.ndarray, dict]:
-        samples, rate = audio.read_audio(data.wav_scp[utt])
+        samples, rate = self.read_mono(utt, data)
         return spectrogram.log_spectrogram(samples, rate, self.frames), {}
 
 
@@ -200,7 +278,7 @@ class WaveformExtractor(Extractor):
         }
 
     def compute(self, utt: str, data: DataDir) -> tuple[np.ndarray, dict]:
-        samples, rate = audio.read_audio(data.wav_scp[utt])
+        samples, rate = self.read_mono(utt, data)
         return waveform.waveform_frames(samples, rate, self.label_frames.get(utt)), {}
 
 
@@ -211,6 +289,12 @@ class WordMfccExtractor(Extractor):
     and ``word_end_frame`` (exclusive) give the word instances in order. The root attributes
     ``mean`` and ``var`` are the statistics of all word frames of the store, for normalisation.
     Utterances without a word alignment are skipped (listed in ``skipped_utterances``).
+
+    A word that ends past the audio is kept, as Kaldi's ``extract-segments`` keeps a segment that
+    ends up to 0.1 s past its recording: its span is clipped to the audio's last frame (at least one
+    frame), so that the store keeps every word of ``words.ctm``. Words ending more than
+    :data:`WORD_END_TOLERANCE_S` past the audio (where ``extract-segments`` warns) are counted in
+    ``words_past_end``, and the command warns once, naming the first one's ``words.ctm`` line.
     """
 
     feature_type = "word-mfcc"
@@ -227,11 +311,15 @@ class WordMfccExtractor(Extractor):
         }
 
     def compute(self, utt: str, data: DataDir) -> tuple[np.ndarray, dict] | None:
-        entry = data.wav_scp[utt]
         words = [(w.word, w.start, w.end) for w in data.words_ctm.get(utt, [])]
         if not words:
             return None
-        samples, rate = audio.read_audio(entry)
+        samples, rate = self.read_mono(utt, data)
+        duration = len(samples) / rate
+        for index, (word, _, end) in enumerate(words):
+            if end > duration + WORD_END_TOLERANCE_S:
+                example = {"utt": utt, "index": index, "word": word, "end": end, "duration": duration}
+                self.note("words_past_end", example)
         frames = word_mfcc.utterance_mfcc(samples, rate)
         spans = word_mfcc.word_frame_spans(words, len(frames))
         return frames, {

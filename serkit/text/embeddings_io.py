@@ -37,6 +37,7 @@ import numpy as np
 
 from serkit.errors import SerkitError
 from serkit.text.normalize import tokenize
+from serkit.tmpfiles import remove_stale, tmp_name
 
 GLOVE6B50 = "glove6b50"
 FORMATS = ("auto", "word2vec", "word2vec-bin", "glove", GLOVE6B50)
@@ -99,7 +100,8 @@ def _write_word2vec(kv, path: Path, binary: bool) -> None:
     _check_words(words, path)
     vectors = np.ascontiguousarray(kv.vectors, dtype="<f4")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    remove_stale(path)
+    tmp = tmp_name(path)
     try:
         with tmp.open("wb") as f:
             f.write(f"{len(words)} {vectors.shape[1]}\n".encode())
