@@ -259,8 +259,9 @@ def save_atomic(obj, path: Path) -> None:
 
 def load_weights(path: str | Path, what: str, hint: str, keys: tuple[str, ...] = (), device=None) -> dict:
     """A torch file read with ``weights_only=True``: tensors and plain values only, so nothing in it
-    can run code (DESIGN §3). Any failure, a file holding other objects included, is one
-    :class:`SerkitError` line naming ``path``; ``keys`` must be in the dict it holds."""
+    can run code (DESIGN §3). Any failure is one :class:`SerkitError` line naming ``path``: a file
+    that is not a torch file (or a damaged one) says so, one that holds Python objects says that;
+    ``keys`` must be in the dict it holds."""
     import pickle
     import warnings
 
@@ -269,25 +270,49 @@ def load_weights(path: str | Path, what: str, hint: str, keys: tuple[str, ...] =
     path = Path(path)
     if not path.is_file():
         raise SerkitError(f"{what} not found", path=path, hint=hint)
+    damage = _not_a_torch_file(path)
+    if damage:
+        raise SerkitError(f"not a serkit {what}, or a damaged one ({damage})", path=path, hint=hint)
     try:
         with warnings.catch_warnings():  # torch warns of a pickle protocol it then refuses anyway
             warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             state = torch.load(path, map_location=device or "cpu", weights_only=True)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        if found:
+            raise SerkitError(
+                f"{what} holds Python objects ({found.group(1)}), not only tensors and plain values; "
+                "serkit does not load them, they can run code",
+                path=path,
+                hint=hint,
+            ) from None
         raise SerkitError(
-            f"{what} holds Python objects, not only tensors and plain values; serkit does not load "
-            "them, they can run code",
-            path=path,
-            hint=hint,
+            f"not a serkit {what}, or a damaged one (its contents do not unpickle)", path=path, hint=hint
         ) from None
     except Exception as exc:  # a damaged file raises many types
         reason = (str(exc).splitlines() or [""])[0][:200]
-        message = f"unreadable {what} ({type(exc).__name__}: {reason})"
+        message = f"not a serkit {what}, or a damaged one ({type(exc).__name__}: {reason})"
         raise SerkitError(message, path=path, hint=hint) from None
     missing = [k for k in keys if not isinstance(state, dict) or k not in state]
     if missing:
         raise SerkitError(f"not a serkit {what} (no {', '.join(missing)})", path=path, hint=hint)
     return state
+
+
+def _not_a_torch_file(path: Path) -> str:
+    """Why ``path`` is not a file of ``torch.save`` (a zip archive with one ``<name>/data.pkl``), or ""."""
+    import zipfile
+
+    if path.stat().st_size == 0:
+        return "an empty file"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return "not a torch file: truncated, or not written by torch.save"
+    if not any(name.count("/") == 1 and name.endswith("/data.pkl") for name in names):
+        return "a zip archive, but not a torch file"
+    return ""
 
 
 def load_checkpoint(path: Path, device=None) -> dict:

@@ -32,7 +32,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from serkit.errors import SerkitError
-from serkit.experiment import Experiment, build_model, default_dir, load_checkpoint, save_atomic
+from serkit.experiment import Experiment, build_model, default_dir, load_weights, save_atomic
 from serkit.training import config as configs
 from serkit.training import distributed, losses
 from serkit.training.batching import BucketBatchSampler, Collator
@@ -226,7 +226,13 @@ class Trainer:
         path = self.exp.checkpoint("last")
         if not path.is_file():
             return None
-        ckpt = load_checkpoint(path, self.context.device)
+        ckpt = load_weights(
+            path,
+            "checkpoint",
+            "delete it to train from the start (or restore it from a backup)",
+            ("model", "optimizer", "rng", *self.state),
+            self.context.device,
+        )
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scaler is not None and ckpt.get("scaler"):
