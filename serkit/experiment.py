@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 import serkit
+from serkit import kinds
 from serkit.errors import SerkitError
 from serkit.training import config as configs
 
@@ -208,14 +209,70 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def read_stage_config(path: str | Path, allowed: list[str]) -> dict:
-    """An embedding stage's ``--config`` YAML: keys are the command's option names (with ``_``)."""
+STAGE_KINDS: dict[str, kinds.Kind] = {
+    "dim": kinds.integer(1),
+    "window": kinds.integer(1),
+    "min_count": kinds.integer(1),
+    "epochs": kinds.integer(1),
+    "seed": kinds.integer(0),
+    "workers": kinds.integer(1),
+    "batch_size": kinds.integer(1),
+    "lr": kinds.number(0, low_open=True),
+    "max_frames": kinds.integer(1),
+    "threads": kinds.integer(0),
+    "clusters": kinds.integer(0),
+    "points": kinds.integer(1),
+    "map_iterations": kinds.integer(0),
+    "map_ridge": kinds.number(0),
+    "n_epochs": kinds.integer(0),
+    "epoch_size": kinds.integer(1),
+    "n_refinement": kinds.integer(0),
+    "dis_hid_dim": kinds.integer(1),
+    "dictionary": kinds.string(null=True),
+}
+"""The range of the embedding stages' options (the others: of the type of their default)."""
+
+
+def stage_kind(key: str, default) -> kinds.Kind:
+    """The kind of an embedding stage's option ``key`` whose default is ``default``."""
+    return (
+        STAGE_KINDS.get(key)
+        or kinds.like(str(default) if isinstance(default, Path) else default)
+        or (kinds.Kind(lambda v: True, "any value"))
+    )
+
+
+def read_stage_config(path: str | Path, defaults: dict) -> dict:
+    """An embedding stage's ``--config`` YAML: keys are the command's option names (with ``_``),
+    each value of the kind of :func:`stage_kind` (a wrong one names its line); numbers of float
+    options as floats, paths as :class:`~pathlib.Path`."""
     path = Path(path)
     raw = configs.read_config_file(path)
-    unknown = sorted(set(raw) - set(allowed))
+    unknown = sorted(set(raw) - set(defaults))
     if unknown:
-        raise SerkitError(f"unknown key {unknown[0]!r}", path=path, hint=f"keys: {', '.join(allowed)}")
-    return raw
+        raise SerkitError(f"unknown key {unknown[0]!r}", path=path, hint=f"keys: {', '.join(defaults)}")
+    out = {}
+    for key, value in raw.items():
+        kind, default = stage_kind(key, defaults[key]), defaults[key]
+        if value is not None and not kind.fits(value):
+            _, line = configs.locate(path, (key,))
+            raise SerkitError(
+                f"{key} is {value!r}, not {kind.text}", path=path, line=line, hint=f"set {key} to {kind.text}"
+            )
+        if isinstance(default, float) and value is not None:
+            value = float(value)
+        if isinstance(default, Path) or (key == "dictionary" and value is not None):
+            value = Path(value)
+        out[key] = value
+    return out
+
+
+def check_stage_option(key: str, value, default) -> None:
+    """A command-line value of an embedding stage's option in its range (typer checked its type)."""
+    kind = stage_kind(key, default)
+    if value is not None and not kind.fits(value):
+        option = "--" + key.replace("_", "-")
+        raise SerkitError(f"{option} is {value!r}, not {kind.text}", hint=f"give {option} {kind.text}")
 
 
 # --------------------------------------------------------------------------- device

@@ -33,38 +33,22 @@ CONFIG_HELP = "YAML of option values (keys: the option names with _); flags give
 
 
 def _options(ctx: typer.Context, config: Path | None, values: dict) -> dict:
-    """``values`` with the keys of ``--config`` taking the place of options not given on the command line."""
-    if config is None:
-        return values
-    from serkit.experiment import read_stage_config
+    """``values`` with the keys of ``--config`` taking the place of options not given on the command
+    line; every value checked for its type and range."""
+    from serkit.experiment import check_stage_option, read_stage_config
 
     out = dict(values)
-    for key, value in read_stage_config(config, list(values)).items():
-        source = ctx.get_parameter_source(key)
-        if getattr(source, "name", None) != "COMMANDLINE":  # typer's own click or click's enum
-            out[key] = _typed(key, value, values[key], config)
+    from_file = set()
+    if config is not None:
+        for key, value in read_stage_config(config, values).items():
+            source = ctx.get_parameter_source(key)
+            if getattr(source, "name", None) != "COMMANDLINE":  # typer's own click or click's enum
+                out[key] = value
+                from_file.add(key)
+    for key, value in values.items():
+        if key not in from_file:
+            check_stage_option(key, value, value)
     return out
-
-
-def _typed(key: str, value, like, config: Path):
-    """``value`` from a config file, checked against the type of the option's value ``like``."""
-    from serkit.errors import SerkitError
-
-    if value is None:
-        return None
-    if isinstance(like, bool):
-        ok, kind = isinstance(value, bool), "true or false"
-    elif isinstance(like, int):
-        ok, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
-    elif isinstance(like, float):
-        ok, kind = isinstance(value, int | float) and not isinstance(value, bool), "a number"
-        value = float(value) if ok else value
-    else:
-        ok, kind = isinstance(value, str), "a string"
-        value = Path(value) if ok and isinstance(like, Path) else value
-    if not ok:
-        raise SerkitError(f"{key} is {value!r}, not {kind}", path=config, hint=f"give {key} {kind}")
-    return value
 
 
 def _command() -> str:
