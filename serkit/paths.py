@@ -11,8 +11,8 @@ from serkit.errors import SerkitError
 
 
 def writable_dir(path: str | Path, what: str = "output directory") -> Path:
-    """``path`` made (with its parents) if absent and checked writable by creating and removing a
-    file in it; otherwise a :class:`SerkitError` naming it."""
+    """``path`` checked writable (or creatable, where it is absent); otherwise a :class:`SerkitError`
+    naming it."""
     path = Path(path)
     reason = _unwritable(path)
     if reason:
@@ -21,7 +21,7 @@ def writable_dir(path: str | Path, what: str = "output directory") -> Path:
 
 
 def writable_file(path: str | Path, what: str = "output file") -> Path:
-    """``path`` not a directory, and its directory made and checked as by :func:`writable_dir`."""
+    """``path`` not a directory, and its directory checked as by :func:`writable_dir`."""
     path = Path(path)
     reason = "it is a directory" if path.is_dir() else _unwritable(path.parent)
     if reason:
@@ -32,13 +32,15 @@ def writable_file(path: str | Path, what: str = "output file") -> Path:
 
 
 def _unwritable(path: Path) -> str:
-    """Why no file can be written in the directory ``path`` (made if absent), or ""."""
-    blocking = next((p for p in (*reversed(path.parents), path) if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        return f"{blocking} is a file, not a directory"
+    """Why no file can be written in the directory ``path`` (or made there, where it is absent), or "".
+
+    Nothing is made: the check creates and removes a file in ``path``, or in its nearest existing
+    parent (a permission check alone would pass for root, and on read-only file systems)."""
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        return f"{existing} is a file, not a directory"
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".serkit-write-test-", dir=path)
+        fd, probe = tempfile.mkstemp(prefix=".serkit-write-test-", dir=existing)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from serkit.cli.app import app, console
+from serkit.paths import writable_dir, writable_file
 
 logging.getLogger("gensim").setLevel(logging.WARNING)  # its INFO lines would bury the progress bars
 
@@ -80,6 +81,7 @@ def train_word2vec_command(
     if len(paths) < 2:
         raise typer.BadParameter("give at least one DATA_DIR and then OUT_DIR")
     *dirs, out_dir = paths
+    writable_dir(out_dir)
     o = _options(
         ctx,
         config,
@@ -128,6 +130,7 @@ def import_embeddings_command(
     """
     from serkit.text.embeddings_io import import_embeddings
 
+    writable_file(out, "embedding file")
     kv = import_embeddings(source, out, fmt, limit, normalize)
     console.print(f"wrote {out}: {len(kv)} words × {kv.vector_size} dims", highlight=False)
 
@@ -144,6 +147,7 @@ def export_embeddings_command(
     """
     from serkit.text.embeddings_io import export_embeddings
 
+    writable_file(out, "embedding file")
     kv = export_embeddings(kv_path, out, binary)
     console.print(f"wrote {out}: {len(kv)} words × {kv.vector_size} dims", highlight=False)
 
@@ -196,6 +200,7 @@ def train_speech2vec_command(
             threads=threads,
         ),
     )
+    writable_dir(out_dir)
     settings = Speech2VecConfig(
         **{k: v for k, v in o.items() if k != "skipgram"}, mode="skipgram" if o["skipgram"] else "cbow"
     )
@@ -237,6 +242,7 @@ def embed_words_command(
     """
     from serkit.embeddings import pseudo_words, speech2vec
 
+    writable_file(out, "output store")
     if pseudo_words.is_model_dir(model_dir):
         count = pseudo_words.embed_words(model_dir, data_dir, store, out)
     else:
@@ -285,6 +291,7 @@ def train_pseudo_words_command(
             workers=workers,
         ),
     )
+    writable_dir(out_dir)
     result = train_pseudo_words(data_dir, store, out_dir, PseudoWordConfig(**o), o, _command())
     console.print(
         f"wrote {out_dir / VECTORS_FILE}: {len(result.vocabulary)} words from {result.clusters} pseudo-words "
@@ -343,6 +350,7 @@ def align_embeddings_command(
             seed=seed,
         ),
     )
+    writable_dir(out_dir)
     settings = AlignConfig(**{k: v for k, v in o.items() if k != "dictionary"})
     record = {**o, "dictionary": None if o["dictionary"] is None else str(o["dictionary"])}
     with _progress() as bar:
@@ -403,6 +411,7 @@ def eval_embeddings_command(
     """
     from serkit.embeddings.diagnostics import ALIGNED_KEYS, evaluate_embeddings
 
+    writable_file(out, "report")
     report = evaluate_embeddings(src, tgt, out, aligned, instances, data, seed)
     keys = SPACE_KEYS + ("spearman_pairs",) + ALIGNED_KEYS + INSTANCE_KEYS
     console.print(_metrics_table(f"{src.name} vs {tgt.name}", report, keys))

@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader
 
 from serkit.errors import SerkitError
 from serkit.experiment import Experiment, build_model, default_dir, load_weights, save_atomic
+from serkit.paths import writable_dir
 from serkit.training import config as configs
 from serkit.training import distributed, losses
 from serkit.training.batching import BucketBatchSampler, Collator
@@ -65,7 +66,7 @@ def run(
 ) -> Summary:
     """``serkit train``: load and resolve the config, name the exp dir, train (or resume)."""
     config = configs.load(config_path, overrides, fold)
-    exp = Path(exp_dir) if exp_dir else default_dir(config_path, overrides, fold)
+    exp = writable_dir(Path(exp_dir) if exp_dir else default_dir(config_path, overrides, fold), "exp dir")
     return train(config, exp, command)
 
 
