@@ -402,3 +402,25 @@ def test_a_damaged_pseudo_word_model_is_named(root: Path, capsys, damage: str) -
     said = assert_one_clear_line(done, model / "pw_model.npz")
     assert "allow_pickle" not in said and not (root / "exp" / "pw_out.h5").exists()
     assert_unchanged(before)
+
+
+SPEECH2VEC_READERS = {
+    "embed-words": (["embed-words", "MODEL", "corpus/data", "wmfcc.h5", "exp/s2v_out.h5"], "s2v.pt"),
+    "train-speech2vec (resume)": (["train-speech2vec", "corpus/data", "wmfcc.h5", "MODEL"], "checkpoint.pt"),
+}
+
+
+@pytest.mark.parametrize("kind", ["random bytes", "truncated"])
+@pytest.mark.parametrize("command", list(SPEECH2VEC_READERS))
+def test_a_damaged_speech2vec_file_is_named(root: Path, capsys, command: str, kind: str) -> None:
+    model = root / "exp" / f"s2v_{command.split()[0]}_{kind.replace(' ', '_')}"
+    model.mkdir(parents=True)
+    real = root / "real_s2v.pt"
+    torch.save({"model": {"w": torch.zeros(64, 64)}, "epoch": 1}, real)
+    args, name = SPEECH2VEC_READERS[command]
+    (model / name).write_bytes(garbage(kind, real))
+    before = snapshot(model)
+    done = cli(capsys, *[str(model) if a == "MODEL" else a for a in args], cwd=root)
+    said = assert_one_clear_line(done, model / name, says="or a damaged one")
+    assert "weights_only" not in said and not (root / "exp" / "s2v_out.h5").exists()
+    assert_unchanged(before)
