@@ -280,6 +280,7 @@ def read_stage_config(path: str | Path, defaults: dict) -> dict:
 def check_stage_option(key: str, value, default) -> None:
     """A command-line value of an embedding stage's option in its range (typer checked its type)."""
     kind = stage_kind(key, default)
+    value = str(value) if isinstance(value, Path) else value
     if value is not None and not kind.fits(value):
         option = "--" + key.replace("_", "-")
         raise SerkitError(f"{option} is {value!r}, not {kind.text}", hint=f"give {option} {kind.text}")
