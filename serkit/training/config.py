@@ -11,7 +11,9 @@ removed with its ``/`` (``data/{fold}/train`` → ``data/train``).
 
 A config has six sections; every key not given takes the default below
 (:data:`DEFAULTS`), and an unknown key is an error (except under ``model``,
-whose keys are the model's own hyper-parameters)::
+whose keys are the model's own hyper-parameters). Every value is checked for its type and range
+(:data:`KINDS`, :data:`STREAM_KINDS`, and the model's annotations: :func:`serkit.models.hparam_kinds`)
+when the config loads; a wrong one names its key, the file and line that set it, or the ``--set``::
 
     model:                      # registry name + the model's keyword arguments
       name: mean_pool
