@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 import serkit
+from serkit import kinds
 from serkit.errors import SerkitError
 from serkit.training import config as configs
 
@@ -168,10 +169,20 @@ def write_records(out_dir: str | Path, config: dict | str, command: str = "", **
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     text = config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
-    (out_dir / "config.yaml").write_text(text, encoding="utf-8")
+    write_text_atomic(out_dir / "config.yaml", text)
     with open(out_dir / "cmd.txt", "a", encoding="utf-8") as f:
         f.write((command or shlex.join(sys.argv)) + "\n")
-    (out_dir / "env.txt").write_text(environment(**env), encoding="utf-8")
+    write_text_atomic(out_dir / "env.txt", environment(**env))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary name, then rename: a full disk or a kill leaves the old file whole."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def environment(**extra) -> str:
@@ -212,14 +223,71 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def read_stage_config(path: str | Path, allowed: list[str]) -> dict:
-    """An embedding stage's ``--config`` YAML: keys are the command's option names (with ``_``)."""
+STAGE_KINDS: dict[str, kinds.Kind] = {
+    "dim": kinds.integer(1),
+    "window": kinds.integer(1),
+    "min_count": kinds.integer(1),
+    "epochs": kinds.integer(1),
+    "seed": kinds.integer(0),
+    "workers": kinds.integer(1),
+    "batch_size": kinds.integer(1),
+    "lr": kinds.number(0, low_open=True),
+    "max_frames": kinds.integer(1),
+    "threads": kinds.integer(0),
+    "clusters": kinds.integer(0),
+    "points": kinds.integer(1),
+    "map_iterations": kinds.integer(0),
+    "map_ridge": kinds.number(0),
+    "n_epochs": kinds.integer(0),
+    "epoch_size": kinds.integer(1),
+    "n_refinement": kinds.integer(0),
+    "dis_hid_dim": kinds.integer(1),
+    "dictionary": kinds.string(null=True),
+}
+"""The range of the embedding stages' options (the others: of the type of their default)."""
+
+
+def stage_kind(key: str, default) -> kinds.Kind:
+    """The kind of an embedding stage's option ``key`` whose default is ``default``."""
+    return (
+        STAGE_KINDS.get(key)
+        or kinds.like(str(default) if isinstance(default, Path) else default)
+        or (kinds.Kind(lambda v: True, "any value"))
+    )
+
+
+def read_stage_config(path: str | Path, defaults: dict) -> dict:
+    """An embedding stage's ``--config`` YAML: keys are the command's option names (with ``_``),
+    each value of the kind of :func:`stage_kind` (a wrong one names its line); numbers of float
+    options as floats, paths as :class:`~pathlib.Path`."""
     path = Path(path)
     raw = configs.read_config_file(path)
-    unknown = sorted(set(raw) - set(allowed))
+    unknown = sorted(set(raw) - set(defaults))
     if unknown:
-        raise SerkitError(f"unknown key {unknown[0]!r}", path=path, hint=f"keys: {', '.join(allowed)}")
-    return raw
+        raise SerkitError(f"unknown key {unknown[0]!r}", path=path, hint=f"keys: {', '.join(defaults)}")
+    out = {}
+    for key, value in raw.items():
+        kind, default = stage_kind(key, defaults[key]), defaults[key]
+        if value is not None and not kind.fits(value):
+            _, line = configs.locate(path, (key,))
+            raise SerkitError(
+                f"{key} is {value!r}, not {kind.text}", path=path, line=line, hint=f"set {key} to {kind.text}"
+            )
+        if isinstance(default, float) and value is not None:
+            value = float(value)
+        if isinstance(default, Path) or (key == "dictionary" and value is not None):
+            value = Path(value)
+        out[key] = value
+    return out
+
+
+def check_stage_option(key: str, value, default) -> None:
+    """A command-line value of an embedding stage's option in its range (typer checked its type)."""
+    kind = stage_kind(key, default)
+    value = str(value) if isinstance(value, Path) else value
+    if value is not None and not kind.fits(value):
+        option = "--" + key.replace("_", "-")
+        raise SerkitError(f"{option} is {value!r}, not {kind.text}", hint=f"give {option} {kind.text}")
 
 
 # --------------------------------------------------------------------------- device
@@ -263,8 +331,9 @@ def save_atomic(obj, path: Path) -> None:
 
 def load_weights(path: str | Path, what: str, hint: str, keys: tuple[str, ...] = (), device=None) -> dict:
     """A torch file read with ``weights_only=True``: tensors and plain values only, so nothing in it
-    can run code (DESIGN §3). Any failure, a file holding other objects included, is one
-    :class:`SerkitError` line naming ``path``; ``keys`` must be in the dict it holds."""
+    can run code (DESIGN §3). Any failure is one :class:`SerkitError` line naming ``path``: a file
+    that is not a torch file (or a damaged one) says so, one that holds Python objects says that;
+    ``keys`` must be in the dict it holds."""
     import pickle
     import warnings
 
@@ -273,25 +342,49 @@ def load_weights(path: str | Path, what: str, hint: str, keys: tuple[str, ...] =
     path = Path(path)
     if not path.is_file():
         raise SerkitError(f"{what} not found", path=path, hint=hint)
+    damage = _not_a_torch_file(path)
+    if damage:
+        raise SerkitError(f"not a serkit {what}, or a damaged one ({damage})", path=path, hint=hint)
     try:
         with warnings.catch_warnings():  # torch warns of a pickle protocol it then refuses anyway
             warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             state = torch.load(path, map_location=device or "cpu", weights_only=True)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        if found:
+            raise SerkitError(
+                f"{what} holds Python objects ({found.group(1)}), not only tensors and plain values; "
+                "serkit does not load them, they can run code",
+                path=path,
+                hint=hint,
+            ) from None
         raise SerkitError(
-            f"{what} holds Python objects, not only tensors and plain values; serkit does not load "
-            "them, they can run code",
-            path=path,
-            hint=hint,
+            f"not a serkit {what}, or a damaged one (its contents do not unpickle)", path=path, hint=hint
         ) from None
     except Exception as exc:  # a damaged file raises many types
         reason = (str(exc).splitlines() or [""])[0][:200]
-        message = f"unreadable {what} ({type(exc).__name__}: {reason})"
+        message = f"not a serkit {what}, or a damaged one ({type(exc).__name__}: {reason})"
         raise SerkitError(message, path=path, hint=hint) from None
     missing = [k for k in keys if not isinstance(state, dict) or k not in state]
     if missing:
         raise SerkitError(f"not a serkit {what} (no {', '.join(missing)})", path=path, hint=hint)
     return state
+
+
+def _not_a_torch_file(path: Path) -> str:
+    """Why ``path`` is not a file of ``torch.save`` (a zip archive with one ``<name>/data.pkl``), or ""."""
+    import zipfile
+
+    if path.stat().st_size == 0:
+        return "an empty file"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return "not a torch file: truncated, or not written by torch.save"
+    if not any(name.count("/") == 1 and name.endswith("/data.pkl") for name in names):
+        return "a zip archive, but not a torch file"
+    return ""
 
 
 def load_checkpoint(path: Path, device=None) -> dict:

@@ -178,7 +178,7 @@ def test_a_model_that_is_not_data_only_is_refused(trained, tmp_path) -> None:
     (bad / pw.MODEL_INFO).write_text((trained / pw.MODEL_INFO).read_text())
     np.save(bad / "x.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     (bad / "x.npy").rename(bad / pw.MODEL_FILE)  # an object array: needs pickle to load
-    with pytest.raises(SerkitError, match="unreadable pseudo-word model"):
+    with pytest.raises(SerkitError, match="pseudo-word model holds Python objects"):
         pw.PseudoWordModel.load(bad)
 
 

@@ -17,7 +17,7 @@ from serkit.cli import predict as _predict  # noqa: F401
 from serkit.cli import prepare as _prepare  # noqa: F401
 from serkit.cli import train as _train  # noqa: F401
 from serkit.cli.app import app, console, state
-from serkit.errors import SerkitError
+from serkit.errors import SerkitError, from_os_error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,20 +30,30 @@ def main(argv: list[str] | None = None) -> int:
     except SerkitError as err:
         console.print(f"[bold red]error:[/] {err.format()}", highlight=False, soft_wrap=True)
         return 2
+    except OSError as err:
+        known = from_os_error(err)
+        if known is None:
+            return _internal(err)
+        console.print(f"[bold red]error:[/] {known.format()}", highlight=False, soft_wrap=True)
+        return 2
     except KeyboardInterrupt:
         console.print("[red]interrupted[/]")
         return 130
     except Exception as err:  # unexpected: a bug
-        if state["verbose"]:
-            raise
-        console.print(
-            f"[bold red]internal error:[/] {type(err).__name__}: {err} "
-            "(rerun with --verbose for the traceback)",
-            highlight=False,
-            soft_wrap=True,
-        )
-        return 1
+        return _internal(err)
     return 0
+
+
+def _internal(err: Exception) -> int:
+    """An unexpected exception (a bug): one line, exit 1; with ``--verbose`` its traceback."""
+    if state["verbose"]:
+        raise err
+    console.print(
+        f"[bold red]internal error:[/] {type(err).__name__}: {err} (rerun with --verbose for the traceback)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from serkit import datadir, store, validate
 from serkit import protocol as protocols
 from serkit.cli.app import app, console
 from serkit.errors import SerkitError
+from serkit.paths import writable_dir
 
 
 @app.command("validate-data")
@@ -56,6 +57,7 @@ def subset_data(
     chosen = [x for x in (utt_list, spk_list, sessions) if x is not None]
     if len(chosen) != 1:
         raise SerkitError("give exactly one of --utt-list, --spk-list, --sessions")
+    writable_dir(out, "data dir")
     data = datadir.load(src)
     if utt_list is not None:
         part = datadir.subset(data, _read_list(utt_list))
@@ -77,6 +79,7 @@ def combine_data(
 
     Example: serkit combine-data data/train data/ses1 data/ses2 data/ses3 data/ses4
     """
+    writable_dir(out, "data dir")
     combined = datadir.combine(datadir.load(s) for s in sources)
     datadir.save(combined, out)
     console.print(f"wrote {out} ({len(combined)} utterances from {len(sources)} dirs)", highlight=False)
@@ -91,6 +94,7 @@ def split_data(
 
     Example: serkit split-data data/train 4
     """
+    writable_dir(src / f"split{parts}", "split dir")
     data = datadir.load(src)
     for number, part in enumerate(datadir.split_even(data, parts), start=1):
         datadir.save(part, src / f"split{parts}" / str(number))

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from serkit.cli.app import app, console
+from serkit.paths import writable_dir, writable_file
 
 logging.getLogger("gensim").setLevel(logging.WARNING)  # its INFO lines would bury the progress bars
 
@@ -33,38 +34,22 @@ CONFIG_HELP = "YAML of option values (keys: the option names with _); flags give
 
 
 def _options(ctx: typer.Context, config: Path | None, values: dict) -> dict:
-    """``values`` with the keys of ``--config`` taking the place of options not given on the command line."""
-    if config is None:
-        return values
-    from serkit.experiment import read_stage_config
+    """``values`` with the keys of ``--config`` taking the place of options not given on the command
+    line; every value checked for its type and range."""
+    from serkit.experiment import check_stage_option, read_stage_config
 
     out = dict(values)
-    for key, value in read_stage_config(config, list(values)).items():
-        source = ctx.get_parameter_source(key)
-        if getattr(source, "name", None) != "COMMANDLINE":  # typer's own click or click's enum
-            out[key] = _typed(key, value, values[key], config)
+    from_file = set()
+    if config is not None:
+        for key, value in read_stage_config(config, values).items():
+            source = ctx.get_parameter_source(key)
+            if getattr(source, "name", None) != "COMMANDLINE":  # typer's own click or click's enum
+                out[key] = value
+                from_file.add(key)
+    for key, value in values.items():
+        if key not in from_file:
+            check_stage_option(key, value, value)
     return out
-
-
-def _typed(key: str, value, like, config: Path):
-    """``value`` from a config file, checked against the type of the option's value ``like``."""
-    from serkit.errors import SerkitError
-
-    if value is None:
-        return None
-    if isinstance(like, bool):
-        ok, kind = isinstance(value, bool), "true or false"
-    elif isinstance(like, int):
-        ok, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
-    elif isinstance(like, float):
-        ok, kind = isinstance(value, int | float) and not isinstance(value, bool), "a number"
-        value = float(value) if ok else value
-    else:
-        ok, kind = isinstance(value, str), "a string"
-        value = Path(value) if ok and isinstance(like, Path) else value
-    if not ok:
-        raise SerkitError(f"{key} is {value!r}, not {kind}", path=config, hint=f"give {key} {kind}")
-    return value
 
 
 def _command() -> str:
@@ -96,6 +81,7 @@ def train_word2vec_command(
     if len(paths) < 2:
         raise typer.BadParameter("give at least one DATA_DIR and then OUT_DIR")
     *dirs, out_dir = paths
+    writable_dir(out_dir)
     o = _options(
         ctx,
         config,
@@ -144,6 +130,7 @@ def import_embeddings_command(
     """
     from serkit.text.embeddings_io import import_embeddings
 
+    writable_file(out, "embedding file")
     kv = import_embeddings(source, out, fmt, limit, normalize)
     console.print(f"wrote {out}: {len(kv)} words × {kv.vector_size} dims", highlight=False)
 
@@ -160,6 +147,7 @@ def export_embeddings_command(
     """
     from serkit.text.embeddings_io import export_embeddings
 
+    writable_file(out, "embedding file")
     kv = export_embeddings(kv_path, out, binary)
     console.print(f"wrote {out}: {len(kv)} words × {kv.vector_size} dims", highlight=False)
 
@@ -212,6 +200,7 @@ def train_speech2vec_command(
             threads=threads,
         ),
     )
+    writable_dir(out_dir)
     settings = Speech2VecConfig(
         **{k: v for k, v in o.items() if k != "skipgram"}, mode="skipgram" if o["skipgram"] else "cbow"
     )
@@ -253,6 +242,7 @@ def embed_words_command(
     """
     from serkit.embeddings import pseudo_words, speech2vec
 
+    writable_file(out, "output store")
     if pseudo_words.is_model_dir(model_dir):
         count = pseudo_words.embed_words(model_dir, data_dir, store, out)
     else:
@@ -301,6 +291,7 @@ def train_pseudo_words_command(
             workers=workers,
         ),
     )
+    writable_dir(out_dir)
     result = train_pseudo_words(data_dir, store, out_dir, PseudoWordConfig(**o), o, _command())
     console.print(
         f"wrote {out_dir / VECTORS_FILE}: {len(result.vocabulary)} words from {result.clusters} pseudo-words "
@@ -359,6 +350,7 @@ def align_embeddings_command(
             seed=seed,
         ),
     )
+    writable_dir(out_dir)
     settings = AlignConfig(**{k: v for k, v in o.items() if k != "dictionary"})
     record = {**o, "dictionary": None if o["dictionary"] is None else str(o["dictionary"])}
     with _progress() as bar:
@@ -419,6 +411,7 @@ def eval_embeddings_command(
     """
     from serkit.embeddings.diagnostics import ALIGNED_KEYS, evaluate_embeddings
 
+    writable_file(out, "report")
     report = evaluate_embeddings(src, tgt, out, aligned, instances, data, seed)
     keys = SPACE_KEYS + ("spearman_pairs",) + ALIGNED_KEYS + INSTANCE_KEYS
     console.print(_metrics_table(f"{src.name} vs {tgt.name}", report, keys))

@@ -10,6 +10,7 @@ import typer
 from serkit import store
 from serkit.cli.app import app, console
 from serkit.features.extract import extract_features
+from serkit.paths import writable_file
 
 
 @app.command("extract-features")
@@ -44,6 +45,7 @@ def extract_features_command(
         options = {"frames": frames}
     else:
         options = {}
+    writable_file(out, "feature store")
     start = time.perf_counter()
     extract_features(data_dir, out, feature_type, options, nj=nj, cmd=cmd, allow_pipes=allow_pipes)
     elapsed = time.perf_counter() - start

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from serkit.cli.app import app, console
+from serkit.paths import writable_dir, writable_file
 
 
 @app.command("predict")
@@ -38,6 +39,11 @@ def predict_command(
 
     if out is not None and out.suffix.lower() not in (".csv", ".json"):
         raise SerkitError("--out must end in .csv or .json", path=out)
+    if out is not None:
+        writable_file(out, "predictions file")
+    for path, what in ((plot, "plot dir"), (work_dir, "work dir")):
+        if path is not None:
+            writable_dir(path, what)
     result = predict.predict(
         model, inputs, speaker=speaker, utt2spk=utt2spk, transcripts=transcripts, device=device,
         batch_size=batch_size or None, nj=nj, work_dir=work_dir,
@@ -81,6 +87,8 @@ def export_command(
     Example: serkit export recipes/iemocap/exp/s2v_dual models/s2v_dual
     """
     from serkit.model_dir import export_model
+
+    writable_dir(out_dir, "model dir")
 
     path = export_model(exp, out_dir)
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())

@@ -13,6 +13,7 @@ from rich.table import Table
 from serkit.cli.app import app, console
 from serkit.corpora.prepared import CountTable, PrepareResult
 from serkit.errors import SerkitError
+from serkit.paths import writable_dir, writable_file
 
 
 @contextmanager
@@ -62,6 +63,8 @@ def prepare_iemocap(
     """
     from serkit.corpora import iemocap
 
+    writable_dir(out)
+
     with _progress("prepare iemocap", "files") as progress:
         result = iemocap.prepare(
             src,
@@ -94,6 +97,8 @@ def prepare_mosei(
     """
     from serkit.corpora import mosei
 
+    writable_dir(out)
+
     with _progress("prepare mosei", "videos") as progress:
         result = mosei.prepare(
             src,
@@ -120,6 +125,8 @@ def prepare_sewa(
     Example: serkit prepare-data sewa /corpora/AVEC2017_SEWA data
     """
     from serkit.corpora import sewa
+
+    writable_dir(out)
 
     with _progress("prepare sewa", "recordings") as progress:
         result = sewa.prepare(src, out, word_times=word_times, progress=progress)
@@ -158,6 +165,8 @@ def prepare_csv(
     Example: serkit prepare-data csv corpus.csv data --classes ang,hap,neu,sad --merge exc:hap
     """
     from serkit.corpora import csvlist
+
+    writable_dir(out)
 
     with _progress("prepare csv", "rows") as progress:
         result = csvlist.prepare(
@@ -250,6 +259,7 @@ def transcribe(
     """
     from serkit.text import asr
 
+    writable_file(data_dir / "text.asr", "transcripts file")
     if import_file is not None:
         report = asr.import_transcripts(data_dir, import_file, subset=subset)
     elif subset:
@@ -301,6 +311,7 @@ def align_words(
     from serkit import datadir
     from serkit.text import align
 
+    writable_file(data_dir / "words.ctm", "word times file")
     reference = align.read_reference(compare_with) if compare_with is not None else None
     if compare_with is not None and compare_with.resolve() == (data_dir / "words.ctm").resolve():
         raise SerkitError(

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from serkit.cli.app import app, console
+from serkit.paths import writable_file
 
 
 @app.command("train")
@@ -79,5 +80,6 @@ def results_command(
     """
     from serkit import results
 
+    writable_file(out or Path(recipe_dir) / "RESULTS.md", "results file")
     path = results.write_results(recipe_dir, out)
     console.print(f"wrote {path}", highlight=False)

@@ -175,11 +175,16 @@ def load_normalization(out_dir: str | Path) -> tuple[str, np.ndarray]:
             path=path,
             hint="align the spaces again with this serkit (serkit align-embeddings writes them)",
         )
-    try:
-        with np.load(path, allow_pickle=False) as saved:
-            return str(saved["normalize"]), saved["src_means"].astype(np.float32)
-    except (ValueError, OSError, KeyError) as exc:
-        raise SerkitError(f"not a normalization.npz of align-embeddings ({exc})", path=path) from None
+    from serkit.npfiles import load_arrays
+
+    saved = load_arrays(path, "normalization.npz of align-embeddings", "run serkit align-embeddings again")
+    if not isinstance(saved, dict) or not {"normalize", "src_means"} <= set(saved):
+        raise SerkitError(
+            "not a normalization.npz of align-embeddings (no normalize, src_means)",
+            path=path,
+            hint="run serkit align-embeddings again",
+        )
+    return str(saved["normalize"]), saved["src_means"].astype(np.float32)
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:

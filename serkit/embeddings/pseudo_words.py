@@ -48,6 +48,7 @@ from serkit import datadir
 from serkit.embeddings.word_instances import WordInstances, load_word_instances
 from serkit.errors import SerkitError
 from serkit.experiment import write_records
+from serkit.npfiles import load_arrays
 
 MODEL_FILE = "pw_model.npz"
 MODEL_INFO = "pw_model.json"
@@ -251,19 +252,18 @@ class PseudoWordModel:
         if not npz.is_file() or not info_path.is_file():
             raise SerkitError("no pseudo-word model", path=npz, hint="run serkit train-pseudo-words first")
         try:
-            info = json.loads(info_path.read_text())
-            with np.load(npz, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except ValueError:  # numpy refuses object arrays: they would need pickle
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
             raise SerkitError(
-                "unreadable pseudo-word model: it holds Python objects (a pickle), which serkit never loads",
-                path=npz,
+                f"unreadable pseudo-word model info ({type(exc).__name__})",
+                path=info_path,
                 hint="train it again",
             ) from None
-        except OSError as exc:
+        arrays = load_arrays(npz, "pseudo-word model", "train it again")
+        if not isinstance(arrays, dict):
             raise SerkitError(
-                f"unreadable pseudo-word model ({exc})", path=npz, hint="train it again"
-            ) from None
+                "not a pseudo-word model (an .npy, not an .npz)", path=npz, hint="train it again"
+            )
         if not isinstance(info, dict) or info.get("format") != FORMAT:
             raise SerkitError("not a serkit pseudo-word model", path=info_path, hint="train it again")
         names = {f.name for f in fields(PseudoWordConfig)}

@@ -15,10 +15,12 @@ With ``frame_stream`` set the output is B×T×num_outputs over that stream's fra
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 
 from torch import nn
 
+from serkit import kinds
 from serkit.errors import SerkitError
 
 REGISTRY: dict[str, type[nn.Module]] = {}
@@ -45,6 +47,36 @@ def _import_all() -> None:
 def names() -> list[str]:
     _import_all()
     return sorted(REGISTRY)
+
+
+POSITIVE = ("hidden", "dim", "heads", "channels", "kernel", "cell", "layers", "size", "projection")
+"""Integer hyper-parameters named so (or ending ``_<one of these>``) are counts or sizes: >= 1."""
+
+_ANNOTATION_KINDS = {"int": kinds.integer, "float": kinds.number, "bool": kinds.boolean, "str": kinds.string}
+
+
+def hparam_kinds(name: str) -> dict[str, kinds.Kind]:
+    """The type and range of each hyper-parameter of the registered model ``name`` whose annotation
+    is a plain ``int``, ``float``, ``bool`` or ``str`` (``| None``: null too); {} for an unknown model."""
+    if name not in REGISTRY:
+        _import_all()
+    if name not in REGISTRY:
+        return {}
+    out: dict[str, kinds.Kind] = {}
+    for param in inspect.signature(REGISTRY[name].__init__).parameters.values():
+        if param.kind is not param.KEYWORD_ONLY or not isinstance(param.annotation, str):
+            continue
+        base, _, rest = param.annotation.partition(" | ")
+        if base not in _ANNOTATION_KINDS or rest not in ("", "None"):
+            continue
+        null = rest == "None"
+        if "dropout" in param.name and base == "float":
+            out[param.name] = kinds.number(0, 1, high_open=True, null=null)
+        elif base == "int" and param.name.rsplit("_", 1)[-1] in POSITIVE:
+            out[param.name] = kinds.integer(1, null=null)
+        else:
+            out[param.name] = _ANNOTATION_KINDS[base](null=null)
+    return out
 
 
 def build(name: str, input_dims: dict[str, int], num_outputs: int, **hparams) -> nn.Module:

@@ -139,11 +139,11 @@ def _read_binary(path: Path, limit: int | None = None):
     try:
         kv = KeyedVectors.load_word2vec_format(str(path), binary=True, limit=limit)
     except Exception as exc:  # gensim raises many types for a bad file
-        reason = (str(exc).splitlines() or [""])[0][:200]
+        reason = _binary_damage(path) or f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
         raise SerkitError(
-            f"not a word2vec binary file ({type(exc).__name__}: {reason})",
+            f"not a word2vec binary file, or a damaged one ({reason})",
             path=path,
-            hint="a word2vec or GloVe text file? import it with import-embeddings",
+            hint="a word2vec or GloVe text file? import it with import-embeddings; a damaged one: redo it",
         ) from None
     if limit is None:
         with path.open("rb") as f:
@@ -159,6 +159,31 @@ def _read_binary(path: Path, limit: int | None = None):
                 hint="a word2vec or GloVe text file? import it with import-embeddings",
             )
     return kv
+
+
+def _binary_damage(path: Path) -> str:
+    """Where a word2vec binary file goes wrong (header, word number, truncation), or "" if nowhere."""
+    with path.open("rb") as f:
+        head = f.readline()
+        fields = head.split()
+        if not head:
+            return "an empty file"
+        if len(fields) != 2 or not all(x.isdigit() for x in fields):
+            return "its first line is not the header 'COUNT DIM'"
+        count, dim = int(fields[0]), int(fields[1])
+        for number in range(1, count + 1):
+            word = bytearray()
+            while (byte := f.read(1)) not in (b" ", b""):
+                word += byte
+            if not byte:
+                return f"the file ends at word {number} of the {count} its header announces (truncated?)"
+            try:
+                bytes(word).lstrip(b"\n").decode("utf-8")
+            except UnicodeDecodeError:
+                return f"word {number} is not UTF-8"
+            if len(f.read(4 * dim)) < 4 * dim:
+                return f"the file ends inside the vector of word {number} of {count} (truncated?)"
+    return ""
 
 
 def load_vectors(path: str | Path):
@@ -201,14 +226,21 @@ def detect_format(source: str | Path) -> str:
 def _read_text(path: Path, header: bool, limit: int | None) -> tuple[list[str], np.ndarray]:
     words: list[str] = []
     rows: list[np.ndarray] = []
-    dim = None
+    dim = count = None
     with path.open("r", encoding="utf-8", errors="strict") as f:
         number = 0
         try:
             for number, line in enumerate(f, start=1):
                 fields = line.split()
                 if header and number == 1:
-                    dim = int(fields[1])
+                    if len(fields) != 2 or not all(x.isdigit() for x in fields):
+                        raise SerkitError(
+                            "the first line is not the header 'COUNT DIM'",
+                            path=path,
+                            line=1,
+                            hint="give --format glove for a file without a header",
+                        )
+                    count, dim = int(fields[0]), int(fields[1])
                     continue
                 if not fields:
                     continue
@@ -240,6 +272,13 @@ def _read_text(path: Path, header: bool, limit: int | None) -> tuple[list[str], 
             ) from None
     if not words:
         raise SerkitError("no vectors in the file", path=path)
+    if header and limit is None and len(words) != count:
+        raise SerkitError(
+            f"the header announces {count} vectors, the file holds {len(words)} (truncated?)",
+            path=path,
+            line=1,
+            hint="import the whole file again",
+        )
     return words, np.stack(rows)
 
 

@@ -11,7 +11,9 @@ removed with its ``/`` (``data/{fold}/train`` → ``data/train``).
 
 A config has six sections; every key not given takes the default below
 (:data:`DEFAULTS`), and an unknown key is an error (except under ``model``,
-whose keys are the model's own hyper-parameters)::
+whose keys are the model's own hyper-parameters). Every value is checked for its type and range
+(:data:`KINDS`, :data:`STREAM_KINDS`, and the model's annotations: :func:`serkit.models.hparam_kinds`)
+when the config loads; a wrong one names its key, the file and line that set it, or the ``--set``::
 
     model:                      # registry name + the model's keyword arguments
       name: mean_pool
@@ -97,6 +99,7 @@ from pathlib import Path
 
 import yaml
 
+from serkit import kinds
 from serkit.errors import SerkitError
 from serkit.training.streams import STREAM_TYPES
 
@@ -151,6 +154,60 @@ CHOICES = {
     "train.amp": (True, False, "bf16"),
 }
 
+KINDS: dict[str, kinds.Kind] = {
+    "name": kinds.string(null=True),
+    "task.type": kinds.one_of(*CHOICES["task.type"]),
+    "task.level": kinds.one_of(*CHOICES["task.level"]),
+    "task.classes": kinds.strings(null=True),
+    "task.targets": kinds.string(null=True),
+    "task.dims": kinds.strings(null=True),
+    "task.frame_stream": kinds.string(null=True),
+    "data.sets": kinds.Kind(
+        lambda v: isinstance(v, dict) and all(x is None or (isinstance(x, str) and x) for x in v.values()),
+        "a mapping of set names to data dirs",
+    ),
+    "data.streams": kinds.Kind(lambda v: isinstance(v, list), "a list of streams"),
+    "data.chunk_frames": kinds.integer(1, null=True),
+    "loss.type": kinds.one_of(*CHOICES["loss.type"], null=True),
+    "loss.class_weights": kinds.either(kinds.one_of("balanced"), kinds.numbers(0), null=True),
+    "loss.dim_weights": kinds.numbers(0, null=True),
+    "loss.pos_weight": kinds.either(kinds.one_of("balanced"), kinds.numbers(0), null=True),
+    "optim.name": kinds.one_of(*CHOICES["optim.name"]),
+    "optim.lr": kinds.number(0, low_open=True),
+    "optim.weight_decay": kinds.number(0),
+    "optim.betas": kinds.numbers(0, length=2, high=1, high_open=True),
+    "optim.momentum": kinds.number(0),
+    "train.epochs": kinds.integer(1),
+    "train.batch_size": kinds.integer(1),
+    "train.patience": kinds.integer(0, null=True),
+    "train.metric": kinds.string(null=True),
+    "train.mode": kinds.one_of(*CHOICES["train.mode"], null=True),
+    "train.grad_clip": kinds.number(0, low_open=True, null=True),
+    "train.seed": kinds.integer(0),
+    "train.num_workers": kinds.integer(0),
+    "train.bucket": kinds.boolean(),
+    "train.device": kinds.one_of(*CHOICES["train.device"]),
+    "train.amp": kinds.one_of(*CHOICES["train.amp"]),
+    "train.deterministic": kinds.boolean(),
+}
+"""The type and range of every key of :data:`DEFAULTS` (``model`` keys: :func:`serkit.models.kinds`)."""
+
+STREAM_KINDS: dict[str, kinds.Kind] = {
+    "name": kinds.string(),
+    "store": kinds.string(null=True),
+    "words": kinds.string(null=True),
+    "frames": kinds.string(null=True),
+    "max_frames": kinds.integer(1, null=True),
+    "max_words": kinds.integer(1, null=True),
+    "normalize": kinds.string(null=True),
+    "stats_from": kinds.string(null=True),
+    "kv": kinds.string(null=True),
+    "instances": kinds.string(null=True),
+    "mapping": kinds.string(null=True),
+    "frame_shift": kinds.number(0, low_open=True, null=True),
+}
+"""A stream key's type and range where its default does not say it (others: like their default)."""
+
 
 class _Loader(yaml.SafeLoader):
     """YAML 1.1 as PyYAML reads it, except that ``5e-4`` is a float (not the string "5e-4")."""
@@ -178,7 +235,7 @@ def load(path: str | Path, overrides: list[str] | None = None, fold: str | None 
     raw.setdefault("name", path.stem)
     for item in overrides or []:
         apply_override(raw, item)
-    return resolve(substitute_fold(raw, fold), source=path)
+    return resolve(substitute_fold(raw, fold), source=path, overrides=overrides)
 
 
 def read_config_file(path: Path) -> dict:
@@ -340,8 +397,11 @@ def _index(node: list, part: str, key: str) -> int:
     return int(part)
 
 
-def resolve(raw: dict, source: str | Path | None = None) -> dict:
-    """Fill defaults, check keys and choices, and derive loss type and selection metric."""
+def resolve(raw: dict, source: str | Path | None = None, overrides: list[str] | None = None) -> dict:
+    """Fill defaults, check keys, types, ranges and choices, and derive loss type and selection metric.
+
+    A wrong value names its key and the file and line that gave it (found in ``source`` and its
+    ``extends`` bases), or the ``overrides`` item (``--set key=value``) that did."""
     config = copy.deepcopy(DEFAULTS)
     for section, value in raw.items():
         if section not in config:
@@ -356,9 +416,11 @@ def resolve(raw: dict, source: str | Path | None = None) -> dict:
             config[section].update(copy.deepcopy(value))
         else:
             config[section] = value
+    _check_kind("data.streams", config["data"]["streams"], KINDS["data.streams"], source, overrides)
     config["data"]["streams"] = [
         _resolve_stream(s, i, source) for i, s in enumerate(config["data"]["streams"])
     ]
+    _check_kinds(config, source, overrides)
     if not config["model"].get("name"):
         raise SerkitError(
             "model.name is missing", path=source, hint="name a registered model, e.g. mean_pool"
@@ -388,8 +450,6 @@ def resolve(raw: dict, source: str | Path | None = None) -> dict:
                 path=source,
                 hint=f"use one of {', '.join(str(a).lower() for a in allowed)}",
             )
-    if config["train"]["batch_size"] < 1 or config["train"]["epochs"] < 0:
-        raise SerkitError("train.batch_size must be >= 1 and train.epochs >= 0", path=source)
     _check_task_and_loss(config, source)
     return config
 
@@ -438,6 +498,104 @@ def _check_task_and_loss(config: dict, source) -> None:
             path=source,
             hint="name a file inside each data dir, e.g. utt2presence",
         )
+
+
+def _check_kinds(config: dict, source, overrides) -> None:
+    """Every value of ``config`` (defaults filled in) of its key's kind: :data:`KINDS`, the stream
+    keys' (:data:`STREAM_KINDS`, else like their default) and the model's hyper-parameters'."""
+    for key, kind in KINDS.items():
+        section, _, name = key.partition(".")
+        value = config[section][name] if name else config[section]
+        _check_kind(key, value, kind, source, overrides)
+    for stream in config["data"]["streams"]:
+        defaults = STREAM_TYPES[stream["type"]].DEFAULTS
+        for name, value in stream.items():
+            kind = STREAM_KINDS.get(name) or kinds.like(defaults.get(name))
+            if kind is not None:
+                at = ("data", "streams", ("name", stream["name"]), name)
+                _check_kind(f"data.streams.{stream['name']}.{name}", value, kind, source, overrides, at)
+    model = config["model"]
+    if isinstance(model.get("name"), str):
+        from serkit import models
+
+        for name, kind in models.hparam_kinds(model["name"]).items():
+            if name in model:
+                _check_kind(f"model.{name}", model[name], kind, source, overrides)
+
+
+def _check_kind(key: str, value, kind: kinds.Kind, source, overrides, at: tuple | None = None) -> None:
+    if kind.fits(value):
+        return
+    last = key.rsplit(".", 1)[-1]
+    for item in overrides or []:
+        set_key, set_value = parse_override(item)
+        if set_key.rsplit(".", 1)[-1] == last and type(set_value) is type(value) and set_value == value:
+            raise SerkitError(
+                f"{key} is {value!r} (from --set {item}), not {kind.text}",
+                path=source,
+                hint=f"set {set_key} to {kind.text}",
+            )
+    path, line = locate(source, at or tuple(key.split("."))) if source else (None, None)
+    raise SerkitError(
+        f"{key} is {value!r}, not {kind.text}",
+        path=path or source,
+        line=line,
+        hint=f"set {key} to {kind.text}",
+    )
+
+
+def locate(path: str | Path, keys: tuple) -> tuple[Path | None, int | None]:
+    """The file (``path`` or one of its ``extends`` bases, the last one that sets it) and line of a
+    key: a tuple of mapping keys, or ``("name", X)`` for the item of a list named X; (None, None)
+    where no file sets it."""
+
+    def find(file: Path, seen: tuple[Path, ...]) -> tuple[Path | None, int | None]:
+        here = file.resolve()
+        if here in seen or not file.is_file():
+            return None, None
+        try:
+            root = yaml.compose(file.read_text(encoding="utf-8"), Loader=_Loader)
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            return None, None
+        line = _node_line(root, keys)
+        if line is not None:
+            return file, line
+        bases = _node_value(root, "extends")
+        names = [bases] if isinstance(bases, str) else bases if isinstance(bases, list) else []
+        for base in reversed(names):
+            if isinstance(base, str):
+                found = find(file.parent / base, (*seen, here))
+                if found[0] is not None:
+                    return found
+        return None, None
+
+    return find(Path(path), ())
+
+
+def _node_value(node, key: str):
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                if isinstance(v, yaml.ScalarNode):
+                    return v.value
+                if isinstance(v, yaml.SequenceNode):
+                    return [x.value for x in v.value if isinstance(x, yaml.ScalarNode)]
+    return None
+
+
+def _node_line(node, keys: tuple) -> int | None:
+    """The 1-based line of the value at ``keys`` in a composed YAML node, or None."""
+    for key in keys:
+        if isinstance(key, tuple) and isinstance(node, yaml.SequenceNode):
+            named = [item for item in node.value if _node_value(item, key[0]) == key[1]]
+            node = named[0] if named else None
+        elif isinstance(key, str) and isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+        else:
+            node = None
+        if node is None:
+            return None
+    return node.start_mark.line + 1
 
 
 def _check_keys(section: str, value: dict, allowed: dict, source) -> None:

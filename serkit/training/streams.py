@@ -530,10 +530,11 @@ class WordFrameStream:
                 raise SerkitError(
                     "no mapping.npy in the alignment dir", path=mapping, hint="run serkit align-embeddings"
                 )
-            try:
-                self.weight = np.load(mapping / "mapping.npy", allow_pickle=False).astype(np.float32)
-            except (ValueError, OSError) as exc:
-                raise SerkitError(f"not a saved matrix ({exc})", path=mapping / "mapping.npy") from None
+            from serkit.npfiles import load_arrays
+
+            self.weight = load_arrays(
+                mapping / "mapping.npy", "mapping (a saved matrix)", "run serkit align-embeddings again"
+            ).astype(np.float32)
             self.steps, self.means = load_normalization(mapping)
             if self.weight.ndim != 2 or self.weight.shape[1] != self.source_dim:
                 raise SerkitError(

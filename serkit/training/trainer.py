@@ -32,7 +32,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from serkit.errors import SerkitError
-from serkit.experiment import Experiment, build_model, default_dir, load_checkpoint, save_atomic
+from serkit.experiment import Experiment, build_model, default_dir, load_weights, save_atomic
+from serkit.paths import writable_dir
 from serkit.training import config as configs
 from serkit.training import distributed, losses
 from serkit.training.batching import BucketBatchSampler, Collator
@@ -65,7 +66,7 @@ def run(
 ) -> Summary:
     """``serkit train``: load and resolve the config, name the exp dir, train (or resume)."""
     config = configs.load(config_path, overrides, fold)
-    exp = Path(exp_dir) if exp_dir else default_dir(config_path, overrides, fold)
+    exp = writable_dir(Path(exp_dir) if exp_dir else default_dir(config_path, overrides, fold), "exp dir")
     return train(config, exp, command)
 
 
@@ -226,7 +227,13 @@ class Trainer:
         path = self.exp.checkpoint("last")
         if not path.is_file():
             return None
-        ckpt = load_checkpoint(path, self.context.device)
+        ckpt = load_weights(
+            path,
+            "checkpoint",
+            "delete it to train from the start (or restore it from a backup)",
+            ("model", "optimizer", "rng", *self.state),
+            self.context.device,
+        )
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scaler is not None and ckpt.get("scaler"):
