@@ -260,17 +260,21 @@ def test_a_corpus_in_the_wrong_layout_is_one_line(iemocap_corpus, tmp_path, corp
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-def test_prepare_data_keeps_the_users_files(iemocap_corpus, tmp_path) -> None:
+@pytest.mark.parametrize("set_name", ["train", "test"])
+def test_prepare_data_keeps_the_users_files(iemocap_corpus, tmp_path, set_name) -> None:
+    """A user's file in any set dir refuses the run before any set is rewritten."""
     out = tmp_path / "data"
     assert run_serkit("prepare-data", "iemocap", str(iemocap_corpus), str(out)).returncode == 0
     (out / "notes.txt").write_text("mine, beside the sets\n")
     assert run_serkit("prepare-data", "iemocap", str(iemocap_corpus), str(out)).returncode == 0
     assert (out / "notes.txt").read_text() == "mine, beside the sets\n"
-    (out / "train" / "mynotes").write_text("mine, inside a set\n")
+    (out / set_name / "mynotes").write_text("mine, inside a set\n")
     before = snapshot(out)
+    written = {p: p.stat().st_mtime_ns for p in before}
     done = run_serkit("prepare-data", "iemocap", str(iemocap_corpus), str(out))
-    assert_one_clear_line(done, out / "train", says="mynotes")
+    assert_one_clear_line(done, out / set_name, says="mynotes")
     assert_unchanged(before)
+    assert {p: p.stat().st_mtime_ns for p in before} == written  # not even rewritten alike
 
 
 # --------------------------------------------------------------------------- score keys

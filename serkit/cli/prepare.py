@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from serkit.cli.app import app, console
-from serkit.corpora.prepared import CountTable, PrepareResult
+from serkit.corpora.prepared import CountTable, PrepareResult, check_replaceable
 from serkit.errors import SerkitError
 from serkit.paths import writable_dir, writable_file
 
@@ -64,6 +64,7 @@ def prepare_iemocap(
     from serkit.corpora import iemocap
 
     writable_dir(out)
+    check_replaceable(out)
 
     with _progress("prepare iemocap", "files") as progress:
         result = iemocap.prepare(
@@ -98,6 +99,7 @@ def prepare_mosei(
     from serkit.corpora import mosei
 
     writable_dir(out)
+    check_replaceable(out)
 
     with _progress("prepare mosei", "videos") as progress:
         result = mosei.prepare(
@@ -127,6 +129,7 @@ def prepare_sewa(
     from serkit.corpora import sewa
 
     writable_dir(out)
+    check_replaceable(out)
 
     with _progress("prepare sewa", "recordings") as progress:
         result = sewa.prepare(src, out, word_times=word_times, progress=progress)
@@ -167,6 +170,7 @@ def prepare_csv(
     from serkit.corpora import csvlist
 
     writable_dir(out)
+    check_replaceable(out)
 
     with _progress("prepare csv", "rows") as progress:
         result = csvlist.prepare(

@@ -77,6 +77,33 @@ class PrepareResult:
     classes: list[str] = field(default_factory=list)
 
 
+SET_NAMES = ("train", "dev", "test", "all")  # the set dirs prepare-data writes (under OUT or OUT/foldN)
+
+
+def check_replaceable(out: Path) -> None:
+    """Refuse, before anything is written, a run that would have to replace a set dir of ``out``
+    holding a file serkit did not write (so a refusal never leaves some sets rewritten)."""
+    out = Path(out)
+    if not out.is_dir():
+        return
+    parents = [out, *sorted(p for p in out.iterdir() if p.is_dir() and re.fullmatch(r"fold[0-9]+", p.name))]
+    for parent in parents:
+        for name in SET_NAMES:
+            if (parent / name).is_dir():
+                _refuse_foreign(parent / name)
+
+
+def _refuse_foreign(path: Path) -> None:
+    foreign = sorted(p.name for p in path.iterdir() if not _written_by_serkit(p))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise SerkitError(
+            f"holds files serkit did not write ({shown}); refusing to replace the data dir",
+            path=path,
+            hint="move them elsewhere, or choose another OUT",
+        )
+
+
 def clear_data_dir(path: Path) -> None:
     """Remove an earlier data dir at ``path``: only when it holds nothing but files serkit writes.
 
@@ -89,14 +116,7 @@ def clear_data_dir(path: Path) -> None:
         raise SerkitError(
             "exists and is not a data dir; refusing to overwrite it", path=path, hint="choose another OUT"
         )
-    foreign = sorted(p.name for p in path.iterdir() if not _written_by_serkit(p))
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise SerkitError(
-            f"holds files serkit did not write ({shown}); refusing to replace the data dir",
-            path=path,
-            hint="move them elsewhere, or choose another OUT",
-        )
+    _refuse_foreign(path)
     shutil.rmtree(path)
 
 
