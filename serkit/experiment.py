@@ -164,7 +164,7 @@ def write_records(out_dir: str | Path, config: dict | str, command: str = "", **
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     text = config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
-    (out_dir / "config.yaml").write_text(text, encoding="utf-8")
+    write_text_atomic(out_dir / "config.yaml", text)  # a relaunch reads it to resume
     with open(out_dir / "cmd.txt", "a", encoding="utf-8") as f:
         f.write((command or shlex.join(sys.argv)) + "\n")
     (out_dir / "env.txt").write_text(environment(**env), encoding="utf-8")
@@ -246,6 +246,16 @@ def choose_device(setting: str = "auto", local_rank: int = 0):
 
 
 # --------------------------------------------------------------------------- checkpoints
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary name, then rename: a killed process leaves the old file whole."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def save_atomic(obj, path: Path) -> None:
