@@ -125,6 +125,9 @@ def test_a_recipe_killed_in_every_stage_ends_as_an_uninterrupted_run(tmp_path: P
     recipe = _copy_recipe(name, tmp_path / "killed")
     kills = []
     for stage in STAGES:
+        if stage not in durations:  # a stage this recipe skips (mosei has no stage 4)
+            print(f"stage {stage}: not run by the recipe")
+            continue
         after = chosen.uniform(0, durations[stage])
         if (recipe / "exp" / ".done" / f"stage.{stage}").exists():  # an earlier launch got past it
             kills.append((stage, None, False, True))
