@@ -20,8 +20,12 @@
 # stale, and leaves them a stale note. A stage that runs while its results are stale (a stale
 # note, or a marker it is redoing) has stage_stale=true, and stage_fresh removes its old outputs
 # instead of resuming from them; a stage interrupted before its marker resumes on the next run.
+# The stale note stays until the stage is done and lists the outputs stage_fresh has removed
+# since: a stale stage interrupted halfway removes, on its next run, the old outputs it had not
+# reached, and keeps (resumes) those it had begun anew.
 
 __stage_options=()  # the OPTIONs of the stage begun last, recorded by stage_done
+__stage_running=    # the number of the stage begun last, whose stale note stage_fresh writes
 
 log() {
   # Name the first caller outside this file (the recipe line), as ESPnet's log does.
@@ -74,10 +78,14 @@ stage_begin() {
   elif [ -f "$marker" ]; then
     stage_stale=true
   fi
+  if [ "$stage_stale" = true ]; then  # a new stale note, before the marker goes
+    echo "stale since it was redone at $(date '+%Y-%m-%dT%H:%M:%S')" > "$marker.stale"
+  fi
   [ -f "$marker.stale" ] && stage_stale=true
   log "Stage $n: $what"
-  rm -f "$marker" "$marker.stale"
+  rm -f "$marker"
   __stage_options=("$@")
+  __stage_running=$n
   stage_invalidate_after "$n"
   return 0
 }
@@ -91,22 +99,30 @@ stage_skip() {
 
 # stage_fresh PATH...: when the running stage's earlier results are stale, remove PATHs (the
 # stage's own outputs) so that nothing resumes from them.
+# A removed PATH is listed in the stage's stale note: if the stage is interrupted, its next run
+# keeps what it made there since.
 stage_fresh() {
   [ "${stage_stale:-false}" = true ] || return 0
-  local path
+  local path note
+  note=$(__stage_marker "${__stage_running:?stage_fresh outside a stage}").stale
   for path in "$@"; do
+    grep -qxF "fresh $path" "$note" 2>/dev/null && continue
     if [ -e "$path" ]; then
       log "removing $path: it was made by an earlier run with other inputs or options"
       rm -rf "$path"
     fi
+    echo "fresh $path" >> "$note"
   done
 }
 
+# The marker is written whole (to a temporary name, then renamed), then the stale note goes.
 stage_done() {
   local marker
   marker=$(__stage_marker "$1")
   mkdir -p "$(dirname "$marker")"
-  { date '+finished %Y-%m-%dT%H:%M:%S'; __stage_values "${__stage_options[@]}"; } > "$marker"
+  { date '+finished %Y-%m-%dT%H:%M:%S'; __stage_values "${__stage_options[@]}"; } > "$marker.tmp"
+  mv -f "$marker.tmp" "$marker"
+  rm -f "$marker.stale"
 }
 
 # Invalidate the markers of every stage after N (a redone stage makes later results stale) and

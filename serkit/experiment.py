@@ -169,7 +169,7 @@ def write_records(out_dir: str | Path, config: dict | str, command: str = "", **
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     text = config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
-    write_text_atomic(out_dir / "config.yaml", text)
+    write_text_atomic(out_dir / "config.yaml", text)  # a relaunch reads it to resume
     with open(out_dir / "cmd.txt", "a", encoding="utf-8") as f:
         f.write((command or shlex.join(sys.argv)) + "\n")
     write_text_atomic(out_dir / "env.txt", environment(**env))

@@ -56,7 +56,7 @@ import yaml
 from rich.table import Table
 
 from serkit.errors import SerkitError
-from serkit.experiment import Experiment
+from serkit.experiment import Experiment, write_text_atomic
 
 BEGIN, END = "<!-- serkit results: begin -->", "<!-- serkit results: end -->"
 SUMMARY_METRICS = ("wa", "ua", "f1")
@@ -490,5 +490,5 @@ def write_results(recipe_dir: str | Path, out: str | Path | None = None) -> Path
         title = f"# Results: {recipe_dir.resolve().name}\n\n"
         text = f"{title}{BEGIN}\n{block}\n{END}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_text_atomic(path, text)  # the next run's template
     return path

@@ -45,6 +45,17 @@ def test_records_config_command_and_environment(tmp_path: Path) -> None:
     assert "torch: " in env and "git: " in env
 
 
+def test_a_records_write_that_dies_midway_leaves_the_old_config_whole(tmp_path: Path) -> None:
+    """A relaunch reads config.yaml to resume a training: a write cut short (here the text cannot be
+    encoded whole) leaves the previous file, never an empty or truncated one."""
+    out = tmp_path / "out"
+    experiment.write_records(out, {"dim": 50}, "first")
+    with pytest.raises(UnicodeEncodeError):
+        experiment.write_records(out, "dim: 60\nnote: \ud800\n", "second")
+    assert (out / "config.yaml").read_text() == "dim: 50\n"
+    assert sorted(f.name for f in out.iterdir()) == ["cmd.txt", "config.yaml", "env.txt"]  # no temporary
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only behaviour")
 def test_cuda_asked_for_without_a_gpu_is_an_error_and_auto_says_it_uses_the_cpu(caplog) -> None:
     with pytest.raises(SerkitError, match="device cuda was asked for but no CUDA device is visible"):

@@ -82,12 +82,20 @@ def _copy_recipe(name: str, where: Path) -> Path:
     return recipe
 
 
+# How CI runs a recipe: the tiny mini corpus, a handful of epochs, one thread per process.
+TINY_FAST = ("--mini", "true", "--mini-size", "tiny", "--fast", "true")
+
+
+def recipe_env() -> dict[str, str]:
+    """The environment of a recipe run in a copy of its dir (path.sh finds serkit through SERKIT_ROOT)."""
+    return {**os.environ, "SERKIT_ROOT": str(REPO), "OMP_NUM_THREADS": "1"}
+
+
 def _run(recipe: Path, *options: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SERKIT_ROOT": str(REPO), "OMP_NUM_THREADS": "1"}
     return subprocess.run(
-        ["bash", "run.sh", "--mini", "true", "--mini-size", "tiny", "--fast", "true", *options],
+        ["bash", "run.sh", *TINY_FAST, *options],
         cwd=recipe,
-        env=env,
+        env=recipe_env(),
         capture_output=True,
         text=True,
         check=False,

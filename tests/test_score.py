@@ -151,6 +151,19 @@ def test_results_tables_per_protocol_with_the_papers_figures(recipe: Path, monke
     assert "24 utterances" in text and "mean per-class recall" in text
 
 
+def test_a_results_write_that_dies_midway_leaves_the_old_file_whole(tmp_path: Path, monkeypatch) -> None:
+    """exp/RESULTS.md is the next run's template: a write cut short (here the text cannot be encoded
+    whole) leaves the previous file, never a truncated one."""
+    monkeypatch.chdir(tmp_path)
+    Path("exp").mkdir()
+    old = f"# Results: mine\n\n{results.BEGIN}\nold\n{results.END}\n"
+    Path("exp/RESULTS.md").write_text(old)
+    monkeypatch.setattr(results, "results_markdown", lambda recipe_dir: "new \ud800")
+    with pytest.raises(UnicodeEncodeError):
+        results.write_results(".", "exp/RESULTS.md")
+    assert Path("exp/RESULTS.md").read_text() == old
+
+
 def test_frame_level_regression_trains_on_ccc_and_scores_traces(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     for name, count in (("train", 12), ("dev", 4), ("test", 4)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -120,6 +121,44 @@ def test_an_interrupted_stage_resumes_instead_of_starting_afresh(tmp_path: Path)
     (tmp_path / "exp/.done/stage.3").unlink()
     _run(tmp_path)
     assert _ran(tmp_path)[-1] == "ran 3 stale=false"
+
+
+# Stage 1 makes out/a and out/b from $version, each only if it is not there yet (it resumes, as a
+# training resumes from its checkpoint); DIE_AFTER=a kills the run (SIGKILL) once out/a is made.
+RESUMING = """set -euo pipefail
+version=1
+. {repo}/bin/parse_options.sh
+. {repo}/bin/stage.sh
+done_dir=$PWD/exp/.done
+if stage_begin 1 "make out" version; then
+  for name in a b; do
+    stage_fresh out/$name
+    [ -f out/$name ] || {{ mkdir -p out; echo "$version" > out/$name; echo "$name" >> made.txt; }}
+    [ "${{DIE_AFTER:-}}" = $name ] && kill -9 $$
+  done
+  stage_done 1
+fi
+"""
+
+
+def _resuming(tmp_path: Path, *args: str, die_after: str = "") -> subprocess.CompletedProcess:
+    script = tmp_path / "resuming.sh"
+    script.write_text(RESUMING.format(repo=REPO))
+    env = {**os.environ, "DIE_AFTER": die_after}
+    return subprocess.run(["bash", str(script), *args], cwd=tmp_path, env=env, capture_output=True, text=True)
+
+
+def test_a_stale_stage_killed_halfway_removes_the_old_outputs_it_had_not_reached(tmp_path: Path) -> None:
+    assert _resuming(tmp_path).returncode == 0
+    # Redone with another version, killed once out/a is new: out/b is still the old version's.
+    assert _resuming(tmp_path, "--version", "2", die_after="a").returncode == -9
+    assert (tmp_path / "out/a").read_text() == "2\n" and (tmp_path / "out/b").read_text() == "1\n"
+    again = _resuming(tmp_path, "--version", "2")
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "out/b").read_text() == "2\n"  # not resumed from the old version's
+    assert (tmp_path / "made.txt").read_text().split() == ["a", "b", "a", "b"]  # the new out/a was kept
+    assert not (tmp_path / "exp/.done/stage.1.stale").exists()
+    assert "option version=2" in (tmp_path / "exp/.done/stage.1").read_text()
 
 
 def test_log_lines_carry_a_timestamp(tmp_path: Path) -> None:
