@@ -20,6 +20,18 @@ def writable_dir(path: str | Path, what: str = "output directory") -> Path:
     return path
 
 
+def refuse_foreign(path: Path, foreign: list[str], what: str) -> None:
+    """A :class:`SerkitError` naming ``path`` and up to three of the ``foreign`` files in it (files
+    serkit did not write) when there are any: ``what`` is the thing the run would replace."""
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise SerkitError(
+            f"holds files {what} did not write ({shown}); refusing to replace it",
+            path=path,
+            hint="move them elsewhere, or choose another OUT",
+        )
+
+
 def writable_file(path: str | Path, what: str = "output file") -> Path:
     """``path`` not a directory, and its directory checked as by :func:`writable_dir`."""
     path = Path(path)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from serkit import datadir
 from serkit.errors import SerkitError
+from serkit.paths import refuse_foreign
 
 EXAMPLES_KEPT = 20
 
@@ -94,14 +95,7 @@ def check_replaceable(out: Path) -> None:
 
 
 def _refuse_foreign(path: Path) -> None:
-    foreign = sorted(p.name for p in path.iterdir() if not _written_by_serkit(p))
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise SerkitError(
-            f"holds files serkit did not write ({shown}); refusing to replace the data dir",
-            path=path,
-            hint="move them elsewhere, or choose another OUT",
-        )
+    refuse_foreign(path, sorted(p.name for p in path.iterdir() if not _written_by_serkit(p)), "serkit")
 
 
 def clear_data_dir(path: Path) -> None:

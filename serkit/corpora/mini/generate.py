@@ -25,6 +25,7 @@ from serkit.corpora.mini.plan import CorpusPlan, shard_assignment
 from serkit.corpora.mini.shard import ShardJob, run_shard
 from serkit.corpora.mini.voices import make_data_dir
 from serkit.errors import SerkitError
+from serkit.paths import refuse_foreign
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(turns_done, turns_total)`` each time a shard finishes."""
@@ -113,13 +114,7 @@ def _refuse_foreign_files(out: Path, staging: Path) -> None:
     foreign = sorted(
         str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.relative_to(out) not in known
     )
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise SerkitError(
-            f"holds files the mini corpus did not write ({shown}); refusing to replace it",
-            path=out,
-            hint="move them elsewhere, or choose another OUT",
-        )
+    refuse_foreign(out, foreign, "the mini corpus")
 
 
 def _check_output(out: Path, force: bool) -> None:
