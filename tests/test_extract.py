@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 from conftest import make_data_dir, run_serkit
 
-from serkit import store
+from serkit import jobs, store
 from serkit.features import extract
 
 
@@ -91,6 +91,28 @@ def test_changed_options_discard_old_shards(tmp_path: Path) -> None:
     (work / extract.SPEC_FILE).write_text('{"feature_type": "pyaa34", "options": {"window": 0.5}}')
     extract.extract_features(data, out, "pyaa34", {"window": 0.1, "step": 0.1}, nj=2)
     assert store.FeatureStore(out).attrs["window_s"] == 0.1
+
+
+@pytest.mark.parametrize("left", ["truncated spec", "no spec, a stale shard"])
+def test_a_work_dir_a_kill_left_unfinished_is_discarded(tmp_path: Path, left: str) -> None:
+    """A run killed while it wrote the spec, or while it removed its work dir after the merge,
+    leaves a work dir no rerun trusts: the rerun starts afresh and gives the store of one run."""
+    data = make_data_dir(tmp_path, n=4, seconds=0.5)
+    options = {"window": 0.1, "step": 0.1}
+    extract.extract_features(data, tmp_path / "ref.h5", "pyaa34", options, nj=2)
+    out = tmp_path / "f.h5"
+    work = store.work_dir(out)
+    (work / "split").mkdir(parents=True)
+    if left == "truncated spec":
+        (work / extract.SPEC_FILE).write_text('{"feature_type": "pya')
+    else:  # the shard of job 1 of an earlier run with other data
+        other = make_data_dir(tmp_path / "other", n=2, seconds=0.3)
+        extract.extract_features(other, work / "shard.1.h5", "pyaa34", options)
+        (work / "log").mkdir()
+        (work / "log" / "extract.1.log").write_text(f"{jobs.END_MARK}0)\n")
+    extract.extract_features(data, out, "pyaa34", options, nj=2)
+    _same_store(out, tmp_path / "ref.h5")
+    assert not work.exists()
 
 
 def test_bad_audio_is_reported_and_the_rest_extracted(tmp_path: Path) -> None:

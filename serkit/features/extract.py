@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -183,14 +184,18 @@ def _extract_parallel(
         "utts": data.utts,
     }
     spec_file = work / SPEC_FILE
-    if spec_file.is_file() and json.loads(spec_file.read_text()) != spec:
-        log.info("extractor options or data changed since the last run: discarding %s", work)
+    if _read_spec(spec_file) != spec and work.exists():
+        # Other options or data, or no whole spec (a run killed while it prepared or removed the
+        # work dir): nothing there can be trusted.
+        log.info("discarding %s: it is not the work of a run with these options and data", work)
         shutil.rmtree(work)
     if not spec_file.is_file():
         work.mkdir(parents=True, exist_ok=True)
         for number, part in enumerate(datadir.split_even(data, nj), start=1):
             datadir.save(part, work / "split" / str(number))
-        spec_file.write_text(json.dumps(spec, sort_keys=True))
+        partial = spec_file.with_name(f".{SPEC_FILE}.tmp")
+        partial.write_text(json.dumps(spec, sort_keys=True))
+        os.replace(partial, spec_file)  # written last and whole: the work dir is complete
     shard = str(work / "shard.JOB.h5")
     template = [
         *jobs.PYTHON,
@@ -218,7 +223,16 @@ def _extract_parallel(
             f.attrs[key] = value
 
     store.merge_shards(shards, out, finalize=finalize)
+    spec_file.unlink()  # first: a kill while the rest is removed leaves a work dir no rerun trusts
     shutil.rmtree(work)
+
+
+def _read_spec(spec_file: Path) -> dict | None:
+    """The spec of an earlier run's work dir; None when absent or not whole."""
+    try:
+        return json.loads(spec_file.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _joined_attrs(shards: list[dict]) -> dict:
