@@ -32,6 +32,7 @@ import yaml
 import serkit
 from serkit import kinds
 from serkit.errors import SerkitError
+from serkit.tmpfiles import write_text_atomic
 from serkit.training import config as configs
 
 log = logging.getLogger("serkit")
@@ -173,16 +174,6 @@ def write_records(out_dir: str | Path, config: dict | str, command: str = "", **
     with open(out_dir / "cmd.txt", "a", encoding="utf-8") as f:
         f.write((command or shlex.join(sys.argv)) + "\n")
     write_text_atomic(out_dir / "env.txt", environment(**env))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary name, then rename: a full disk or a kill leaves the old file whole."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def environment(**extra) -> str:

@@ -56,7 +56,8 @@ import yaml
 from rich.table import Table
 
 from serkit.errors import SerkitError
-from serkit.experiment import Experiment, write_text_atomic
+from serkit.experiment import Experiment
+from serkit.tmpfiles import write_text_atomic
 
 BEGIN, END = "<!-- serkit results: begin -->", "<!-- serkit results: end -->"
 SUMMARY_METRICS = ("wa", "ua", "f1")

@@ -26,6 +26,20 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def write_text_atomic(path: Path, text: str) -> Path:
+    """``text`` written to :func:`tmp_name`, then renamed to ``path``: a kill or a full disk leaves the
+    old file whole (and the next writer removes the temporary)."""
+    path = Path(path)
+    remove_stale(path)
+    tmp = tmp_name(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def remove_stale(path: Path) -> list[Path]:
     """Remove the temporaries of ``path`` left by processes that are gone; return them."""
     removed = []

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import torch
 
 from serkit.embeddings.alignment import AlignConfig, normalize_embeddings, procrustes, translation_precision
 from serkit.errors import SerkitError
-from serkit.tmpfiles import remove_stale, tmp_name
+from serkit.tmpfiles import write_text_atomic
 
 NORMALIZE = AlignConfig.normalize  # as align-embeddings normalises before mapping
 MAX_PAIRS = 1_000_000  # word pairs for the Spearman correlation; above, a seeded sample
@@ -282,14 +281,7 @@ def write_json(path: str | Path, obj: dict) -> Path:
     """``obj`` as indented JSON, written to a temporary name and renamed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(path)
-    tmp = tmp_name(path)
-    try:
-        tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
 def evaluate_embeddings(

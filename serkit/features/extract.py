@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -30,6 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from serkit import datadir, jobs, store
 from serkit.errors import SerkitError
 from serkit.features.extractors import WORD_END_TOLERANCE_S, Extractor, make_extractor
+from serkit.tmpfiles import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +193,9 @@ def _extract_parallel(
         work.mkdir(parents=True, exist_ok=True)
         for number, part in enumerate(datadir.split_even(data, nj), start=1):
             datadir.save(part, work / "split" / str(number))
-        partial = spec_file.with_name(f".{SPEC_FILE}.tmp")
-        partial.write_text(json.dumps(spec, sort_keys=True))
-        os.replace(partial, spec_file)  # written last and whole: the work dir is complete
+        write_text_atomic(
+            spec_file, json.dumps(spec, sort_keys=True)
+        )  # last and whole: the work dir is complete
     shard = str(work / "shard.JOB.h5")
     template = [
         *jobs.PYTHON,
