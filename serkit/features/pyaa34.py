@@ -319,7 +319,8 @@ class _Plan:
     mel_bands: tuple[tuple[slice, slice, np.ndarray], ...]  # (filters, bins, bank block ÷ num_fft)
     dct: np.ndarray  # 13 × 40 orthonormal DCT-II rows ÷ ln 10 (they multiply ln of the mel bands)
     moments: np.ndarray  # 3 × num_fft: 1, f, f² with f = (k + 1)·fs / (2·num_fft)
-    chroma_map: np.ndarray  # 12 × num_fft: chroma (before ÷ ΣX²) = chroma_map @ X²
+    chroma_map: np.ndarray  # 12 × bins: chroma (before ÷ ΣX²) = chroma_map @ X²[chroma_bins]
+    chroma_bins: np.ndarray | None  # the bins chroma uses, where not all (pyaa: one per semitone)
     block_ends: np.ndarray  # 11 × 11 lower-triangular ones: cumulative sub-block sums
     window_fn: np.ndarray | None  # Hamming for the corrected flavour
 
@@ -354,6 +355,9 @@ def _plan(sampling_rate: float, window: int, flavor: str) -> _Plan:
     bank = mfcc_filterbank(sampling_rate, window, flavor)
     bin_freqs = np.arange(1, num_fft + 1) * (sampling_rate / (2.0 * num_fft))
     block = num_fft // _N_SUB_BLOCKS
+    chroma = _chroma_matrix(sampling_rate, num_fft, flavor)
+    used = np.nonzero(chroma.any(axis=1))[0]
+    chroma_bins = used if 2 * len(used) < num_fft else None  # gathering pays when most bins are unused
     return _Plan(
         num_fft=num_fft,
         half_fs=sampling_rate / 2.0,
@@ -361,7 +365,8 @@ def _plan(sampling_rate: float, window: int, flavor: str) -> _Plan:
         mel_bands=_mel_bands(bank / num_fft),
         dct=_dct_rows(bank.shape[0], _N_MFCC) / math.log(10.0),
         moments=np.stack([np.ones(num_fft), bin_freqs, bin_freqs**2]),
-        chroma_map=np.ascontiguousarray(_chroma_matrix(sampling_rate, num_fft, flavor).T),
+        chroma_map=np.ascontiguousarray(chroma[chroma_bins].T if chroma_bins is not None else chroma.T),
+        chroma_bins=chroma_bins,
         block_ends=np.tril(np.ones((_N_SUB_BLOCKS + 1, _N_SUB_BLOCKS + 1))),
         window_fn=np.hamming(window) if flavor == "corrected" else None,
     )
@@ -491,6 +496,7 @@ class _Workspace:
         self.mag = np.empty(chunk * self.bins)
         self.power = np.empty(chunk * self.bins)
         self.last_mag = np.empty(plan.num_fft)
+        self.chroma_power = np.empty(0 if plan.chroma_bins is None else chunk * len(plan.chroma_bins))
         self.windowed = np.empty((chunk, window)) if plan.window_fn is not None else None
         self._gather: dict[int, np.ndarray] = {}
         self.ones_block = np.ones((1, plan.block))
@@ -575,7 +581,12 @@ def _spectral_chunk(frames: np.ndarray, rows: slice, plan: _Plan, sums: _Sums, w
     np.sqrt(full_power, out=full_mag)
     mag, power = full_mag[:num_fft], full_power[:num_fft]
 
-    np.matmul(plan.chroma_map, power, out=sums.chroma[:, rows])
+    if plan.chroma_bins is None:
+        np.matmul(plan.chroma_map, power, out=sums.chroma[:, rows])
+    else:
+        used = work.chroma_power[: len(plan.chroma_bins) * n].reshape(-1, n)
+        np.take(power, plan.chroma_bins, axis=0, out=used)
+        np.matmul(plan.chroma_map, used, out=sums.chroma[:, rows])
     block, blocked = plan.block, _N_SUB_BLOCKS * plan.block
     by_block = power[:blocked].reshape(_N_SUB_BLOCKS, block, n)
     np.matmul(work.ones_block, by_block, out=sums.blocks[:-1, None, rows])
