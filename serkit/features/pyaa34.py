@@ -493,7 +493,6 @@ class _Workspace:
         self.changes2 = np.empty(samples, dtype=np.float32)
         self.bins = window // 2 + 1  # rfft bins; the last is not one of pyAudioAnalysis's num_fft
         self.spectrum = np.empty(chunk * self.bins, dtype=np.complex128)
-        self.mag = np.empty(chunk * self.bins)
         self.power = np.empty(chunk * self.bins)
         self.last_mag = np.empty(plan.num_fft)
         self.chroma_power = np.empty(0 if plan.chroma_bins is None else chunk * len(plan.chroma_bins))
@@ -504,12 +503,16 @@ class _Workspace:
         self._block = plan.block
 
     def spectra(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Contiguous bins × n buffers for the complex spectrum, its magnitude and its power."""
+        """Contiguous bins × n buffers for the complex spectrum, its magnitude and its power.
+
+        The magnitude takes the spectrum's own memory (written once the spectrum is used up), so
+        the chunk touches one buffer fewer.
+        """
         size = self.bins * n
         shape = (self.bins, n)
         return (
             self.spectrum[:size].reshape(shape),
-            self.mag[:size].reshape(shape),
+            self.spectrum[:size].view(np.float64)[:size].reshape(shape),
             self.power[:size].reshape(shape),
         )
 
@@ -585,7 +588,7 @@ def _spectral_chunk(frames: np.ndarray, rows: slice, plan: _Plan, sums: _Sums, w
         np.matmul(plan.chroma_map, power, out=sums.chroma[:, rows])
     else:
         used = work.chroma_power[: len(plan.chroma_bins) * n].reshape(-1, n)
-        np.take(power, plan.chroma_bins, axis=0, out=used)
+        np.take(power, plan.chroma_bins, axis=0, out=used, mode="clip")  # clip: no buffered out
         np.matmul(plan.chroma_map, used, out=sums.chroma[:, rows])
     block, blocked = plan.block, _N_SUB_BLOCKS * plan.block
     by_block = power[:blocked].reshape(_N_SUB_BLOCKS, block, n)
