@@ -618,8 +618,8 @@ def _entropy(parts: np.ndarray, total: np.ndarray) -> np.ndarray:
     """−Σ e·log2(e + eps) over the rows of ``parts`` (sub-blocks × frames), e = parts / total."""
     shares = parts * (1.0 / total)
     logs = shares + EPS
-    np.log2(logs, out=logs)
-    return -np.einsum("ij,ij->j", shares, logs)
+    np.log(logs, out=logs)  # log2 = ln / ln 2, applied once per frame (ln is cheaper)
+    return np.einsum("ij,ij->j", shares, logs) * (-1.0 / math.log(2.0))
 
 
 def _padded_rows(rows: int) -> int:
