@@ -109,12 +109,84 @@ def test_loss_ignores_padding_and_model_shapes() -> None:
     padded = frames.clone()
     padded[1, 4:] = 99.0
     assert torch.allclose(model.encode(padded, lengths), z)  # packing: padding never read
-    pred = model.decode(z, lengths)
+    pred = model.decode(z, int(lengths.max()))
     assert pred.shape == (3, 7, 13)
     loss = s2v.masked_squared_error(pred, frames, lengths)
     assert torch.allclose(loss, s2v.masked_squared_error(pred, padded, lengths))
     expected = sum(((pred[i, :n] - frames[i, :n]) ** 2).sum() for i, n in enumerate(lengths.tolist())) / 3
     assert torch.allclose(loss, expected)
+
+
+def _reference_loss(model: s2v.Speech2Vec, data, centres: np.ndarray, neighbours: np.ndarray, mode: str):
+    """The loss as the paper defines it, one generated segment per (centre, neighbour) pair, with
+    the packed bidirectional encoder: what the batched computation must equal."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    def padded(ids):
+        lengths = data.lengths[ids]
+        out = np.zeros((len(ids), lengths.max(), data.n_mfcc), np.float32)
+        for row, i in enumerate(ids):
+            out[row, : lengths[row]] = data.instance(i)
+        return torch.from_numpy(out), torch.from_numpy(lengths)
+
+    def encode(ids):
+        frames, lengths = padded(ids)
+        packed = pack_padded_sequence(frames, lengths, batch_first=True, enforce_sorted=False)
+        _, (h, _) = model.encoder(packed)
+        return torch.cat([h[0], h[1]], dim=1)
+
+    def error(z, ids):
+        target, lengths = padded(ids)
+        out, _ = model.decoder(z[:, None, :].expand(-1, target.shape[1], -1).contiguous())
+        pred = model.output(out)
+        return sum(((pred[i, :n] - target[i, :n]) ** 2).sum() for i, n in enumerate(lengths.tolist())) / len(ids)
+
+    rows, cols = np.nonzero(neighbours[centres] >= 0)
+    pairs = neighbours[centres][rows, cols]
+    if mode == "skipgram":
+        return error(encode(centres)[torch.from_numpy(rows)], pairs)
+    z = torch.zeros(len(centres), model.dim).index_add_(0, torch.from_numpy(rows), encode(pairs))
+    return error(z, centres)
+
+
+def _synthetic_instances(n: int = 300, seed: int = 0):
+    from serkit.embeddings.word_instances import WordInstances
+
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 40, n)
+    frames = rng.standard_normal((int(lengths.sum()), 13)).astype(np.float32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    utt_of = np.arange(n) // 7  # utterances of 7 words: some centres have fewer than 6 neighbours
+    words = [f"w{i}" for i in rng.integers(0, 40, n)]
+    utts = [f"u{i}" for i in range(utt_of[-1] + 1)]
+    return WordInstances(words, utts, utt_of, frames, offsets, lengths, np.zeros(13), np.ones(13))
+
+
+@pytest.mark.parametrize("mode", ["skipgram", "cbow"])
+def test_batch_loss_and_gradients_equal_the_per_pair_definition(mode: str) -> None:
+    data = _synthetic_instances()
+    neighbours = data.neighbours(3)
+    centres = np.random.default_rng(1).permutation(len(data))[:64]
+    torch.manual_seed(0)
+    model = s2v.Speech2Vec(13, 50)
+    loss, segments = s2v.batch_loss(model, data, centres, neighbours, mode, torch.device("cpu"))
+    reference = _reference_loss(model, data, centres, neighbours, mode)
+    pairs = int((neighbours[centres] >= 0).sum())
+    assert segments == (pairs if mode == "skipgram" else len(centres))
+    assert abs(float(loss.detach()) - float(reference.detach())) <= 1e-5 * float(reference.detach())
+    params = list(model.parameters())
+    for got, want in zip(torch.autograd.grad(loss, params), torch.autograd.grad(reference, params), strict=True):
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * float(want.abs().max()))
+
+
+def test_batch_pads_and_marks_missing_instances() -> None:
+    data = _synthetic_instances(20)
+    ids = np.array([[3, -1], [0, 5]])
+    frames, lengths = data.batch(ids)
+    assert lengths.tolist() == [[data.lengths[3], 0], [data.lengths[0], data.lengths[5]]]
+    assert frames.shape == (2, 2, lengths.max(), 13)
+    assert np.array_equal(frames[1, 1, : data.lengths[5]], data.instance(5))
+    assert not frames[0, 1].any() and not frames[1, 0, data.lengths[0] :].any()
 
 
 def test_training_resumes_to_the_same_model(corpus, tmp_path: Path) -> None:

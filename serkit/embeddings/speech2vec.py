@@ -3,7 +3,7 @@ segments with a sequence-to-sequence skip-gram (or CBOW) objective (``methods.md
 
 Model (§2.1-2.2 of the paper): a single-layer bidirectional LSTM encoder reads one word's MFCC
 frames; its last hidden states (forward at the last real frame, backward at the first, padding
-packed away) concatenated are the embedding z. A single-layer LSTM decoder, conditioned on z at every
+never read) concatenated are the embedding z. A single-layer LSTM decoder, conditioned on z at every
 step, regenerates the MFCC of each neighbouring word within ``window`` (skip-gram; one shared
 decoder for every context position), or the centre word from the sum of its neighbours' encodings
 (CBOW). The loss is the squared error summed over the real frames of the generated segment (padding
@@ -38,7 +38,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from serkit.embeddings.word_instances import MAX_FRAMES, WordInstances, load_word_instances
 from serkit.errors import SerkitError
@@ -79,6 +78,14 @@ class Speech2VecConfig:
             raise SerkitError("--window, --batch-size and --max-frames must be ≥ 1, --epochs ≥ 0")
 
 
+_LSTM_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def _zero_state(inputs: torch.Tensor, hidden: int) -> tuple[torch.Tensor, torch.Tensor]:
+    zeros = inputs.new_zeros(1, inputs.shape[0], hidden)
+    return zeros, zeros
+
+
 class Speech2Vec(nn.Module):
     """BiLSTM encoder + LSTM decoder conditioned on the embedding (Chung & Glass 2018 §2.1, Fig. 1)."""
 
@@ -90,21 +97,41 @@ class Speech2Vec(nn.Module):
         self.output = nn.Linear(dim, n_mfcc)
 
     def encode(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Embeddings (batch × dim) of zero-padded segments (batch × time × n_mfcc)."""
-        packed = pack_padded_sequence(frames, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, (h, _) = self.encoder(packed)
-        return torch.cat([h[0], h[1]], dim=1)
+        """Embeddings (batch × dim) of zero-padded segments (batch × time × n_mfcc).
 
-    def decode(self, z: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Generated segments (batch × max(lengths) × n_mfcc), z fed at every step."""
-        out, _ = self.decoder(z[:, None, :].expand(-1, int(lengths.max()), -1).contiguous())
+        The forward direction's state at each segment's last real frame, and the backward
+        direction's after it has read the segment from that frame back to the first: the final
+        states of the packed bidirectional LSTM, computed as two one-direction passes over the
+        padded batch (the backward one over each segment reversed within its length), so that each
+        is one fused kernel instead of a step-by-step packed loop.
+        """
+        lengths = lengths.to(frames.device).long()
+        steps = torch.arange(frames.shape[1], device=frames.device)
+        last = (lengths - 1)[:, None]
+        reverse = torch.where(steps[None, :] <= last, last - steps[None, :], steps[None, :])
+        reversed_frames = frames.gather(1, reverse[:, :, None].expand(-1, -1, frames.shape[2]))
+        rows = torch.arange(len(frames), device=frames.device)
+        states = []
+        for suffix, inputs in (("", frames), ("_reverse", reversed_frames)):
+            weights = [getattr(self.encoder, f"{name}_l0{suffix}") for name in _LSTM_WEIGHTS]
+            out, _, _ = torch.lstm(
+                inputs, _zero_state(inputs, self.dim // 2), weights, True, 1, 0.0, self.training, False, True
+            )
+            states.append(out[rows, lengths - 1])
+        return torch.cat(states, dim=1)
+
+    def decode(self, z: torch.Tensor, steps: int) -> torch.Tensor:
+        """Generated segments (batch × steps × n_mfcc), z fed at every step from a zero state."""
+        out, _ = self.decoder(z[:, None, :].expand(-1, steps, -1).contiguous())
         return self.output(out)
 
 
 def masked_squared_error(pred: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Σ over real frames and dims of (pred − target)², averaged over segments."""
-    mask = torch.arange(target.shape[1], device=target.device)[None, :] < lengths[:, None]
-    return ((pred - target) ** 2 * mask[:, :, None]).sum() / len(target)
+    """Σ over real frames and dims of (pred − target)², averaged over segments (targets of length 0
+    are no segments). ``pred`` broadcasts against ``target`` (… × time × n_mfcc); ``lengths`` is
+    ``target``'s shape without its last two axes."""
+    mask = torch.arange(target.shape[-2], device=target.device) < lengths[..., None]
+    return ((pred - target) ** 2 * mask[..., None]).sum() / int((lengths > 0).sum())
 
 
 def _tensor(batch: tuple[np.ndarray, np.ndarray], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,10 +153,13 @@ def batch_loss(
     if mode == "skipgram":
         frames, lengths = _tensor(data.batch(centres), device)
         z = model.encode(frames, lengths)
-        rows, cols = np.nonzero(valid)
-        target, target_len = _tensor(data.batch(context[rows, cols]), device)
-        pred = model.decode(z[torch.from_numpy(rows).to(device)], target_len)
-        return masked_squared_error(pred, target, target_len), len(rows)
+        # The decoder's input is z alone from a zero state, so the segment it generates for a
+        # neighbour is the first frames of the one it generates for any other neighbour of the same
+        # centre: each centre is decoded once, as long as its longest neighbour, and compared with
+        # all its neighbours (centres × 2·window × time × n_mfcc; length 0 where there is none).
+        target, target_len = _tensor(data.batch(context), device)
+        pred = model.decode(z, target.shape[-2])
+        return masked_squared_error(pred[:, None], target, target_len), int(valid.sum())
     # CBOW: the summed encodings of the neighbours generate the centre
     rows, cols = np.nonzero(valid)
     frames, lengths = _tensor(data.batch(context[rows, cols]), device)
@@ -138,7 +168,7 @@ def batch_loss(
         0, torch.from_numpy(rows).to(device), encoded
     )
     target, target_len = _tensor(data.batch(centres), device)
-    pred = model.decode(z, target_len)
+    pred = model.decode(z, target.shape[-2])
     return masked_squared_error(pred, target, target_len), len(centres)
 
 

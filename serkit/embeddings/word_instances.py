@@ -59,12 +59,15 @@ class WordInstances:
         return self.frames[self.offsets[i] : self.offsets[i] + self.lengths[i]]
 
     def batch(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Zero-padded frames (len(ids) × max length × n_mfcc) and the lengths of instances ``ids``."""
+        """Zero-padded frames (ids.shape × max length × n_mfcc) and the lengths (ids.shape) of
+        instances ``ids``; an id −1 is an empty instance (length 0, all zeros)."""
         ids = np.asarray(ids, dtype=np.int64)
-        lengths = self.lengths[ids]
-        out = np.zeros((len(ids), int(lengths.max(initial=1)), self.n_mfcc), dtype=np.float32)
-        for row, i in enumerate(ids):
-            out[row, : lengths[row]] = self.instance(i)
+        lengths = np.where(ids >= 0, self.lengths[np.maximum(ids, 0)], 0)
+        steps = np.arange(max(int(lengths.max(initial=1)), 1))
+        real = steps < lengths[..., None]
+        rows = np.where(real, self.offsets[np.maximum(ids, 0)][..., None] + steps, 0)
+        out = self.frames[rows]
+        out[~real] = 0.0
         return out, lengths
 
     def counts(self) -> Counter:
