@@ -5,7 +5,9 @@ Synthesises a corpus of word instances with the length distribution of the mini 
 training steps (window 3, 50-d, batch 64 centre instances, Adam) after a warm-up. Prints one line
 per device: ``device=<cpu|cuda> threads=<n> instances_per_s=<x> segments_per_s=<y>``; CUDA is
 measured when a GPU is visible. A word instance is one centre word encoded once and its ≤ 6
-neighbours decoded.
+neighbours decoded. On the CPU the same steps are also timed with ``batch_loss_reference`` (the
+loss computed as the paper states it: packed encoder, one decoded segment per pair), and the last
+line is ``ratio=<serkit / reference> loss_rel_diff=<on the first batch>``.
 
     python bench/speech2vec.py [--instances 4000] [--steps 30] [--threads 1] [--batch-size 64]
 """
@@ -18,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from serkit.embeddings.speech2vec import Speech2Vec, batch_loss
+from serkit.embeddings.speech2vec import Speech2Vec, batch_loss, batch_loss_reference
 from serkit.embeddings.word_instances import WordInstances
 
 
@@ -33,7 +35,9 @@ def synthetic_instances(n: int, seed: int = 0, max_frames: int = 64) -> WordInst
     return WordInstances(words, utts, utt_of, frames, offsets, lengths, np.zeros(13), np.ones(13))
 
 
-def throughput(data: WordInstances, device: torch.device, steps: int, batch_size: int) -> tuple[float, float]:
+def throughput(
+    data: WordInstances, device: torch.device, steps: int, batch_size: int, reference: bool = False
+) -> tuple[float, float]:
     torch.manual_seed(0)
     model = Speech2Vec(13, 50).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -42,7 +46,11 @@ def throughput(data: WordInstances, device: torch.device, steps: int, batch_size
 
     def step(i: int) -> int:
         centres = order[(i * batch_size) % len(order) :][:batch_size]
-        loss, segments = batch_loss(model, data, centres, neighbours, "skipgram", device)
+        if reference:
+            loss = batch_loss_reference(model, data, centres, neighbours, "skipgram")
+            segments = int((neighbours[centres] >= 0).sum())
+        else:
+            loss, segments = batch_loss(model, data, centres, neighbours, "skipgram", device)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -71,8 +79,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data = synthetic_instances(args.instances)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    first = 0.0
     for device in devices:
         per_s, seg_per_s = throughput(data, device, args.steps, args.batch_size)
+        first = first or per_s
         print(
             f"device={device.type} threads={args.threads} batch={args.batch_size} "
             f"instances_per_s={per_s:.0f} segments_per_s={seg_per_s:.0f}",
@@ -80,6 +90,22 @@ def main() -> None:
         )
     if len(devices) == 1:
         print("cuda: no GPU visible, not measured")
+    reference, _ = throughput(
+        data, torch.device("cpu"), max(3, args.steps // 3), args.batch_size, reference=True
+    )
+    print(f"device=cpu threads={args.threads} reference instances_per_s={reference:.0f}")
+    print(f"ratio={first / reference:.2f} loss_rel_diff={loss_difference(data, args.batch_size):.2e}")
+
+
+def loss_difference(data: WordInstances, batch_size: int) -> float:
+    """Relative difference of the two computations' loss on one fixed batch."""
+    torch.manual_seed(0)
+    model = Speech2Vec(13, 50)
+    neighbours = data.neighbours(3)
+    centres = np.random.default_rng(1).permutation(len(data))[:batch_size]
+    fast, _ = batch_loss(model, data, centres, neighbours, "skipgram", torch.device("cpu"))
+    slow = batch_loss_reference(model, data, centres, neighbours, "skipgram")
+    return abs(float(fast.detach()) - float(slow.detach())) / float(slow.detach())
 
 
 if __name__ == "__main__":

@@ -117,38 +117,6 @@ def test_loss_ignores_padding_and_model_shapes() -> None:
     assert torch.allclose(loss, expected)
 
 
-def _reference_loss(model: s2v.Speech2Vec, data, centres: np.ndarray, neighbours: np.ndarray, mode: str):
-    """The loss as the paper defines it, one generated segment per (centre, neighbour) pair, with
-    the packed bidirectional encoder: what the batched computation must equal."""
-    from torch.nn.utils.rnn import pack_padded_sequence
-
-    def padded(ids):
-        lengths = data.lengths[ids]
-        out = np.zeros((len(ids), lengths.max(), data.n_mfcc), np.float32)
-        for row, i in enumerate(ids):
-            out[row, : lengths[row]] = data.instance(i)
-        return torch.from_numpy(out), torch.from_numpy(lengths)
-
-    def encode(ids):
-        frames, lengths = padded(ids)
-        packed = pack_padded_sequence(frames, lengths, batch_first=True, enforce_sorted=False)
-        _, (h, _) = model.encoder(packed)
-        return torch.cat([h[0], h[1]], dim=1)
-
-    def error(z, ids):
-        target, lengths = padded(ids)
-        out, _ = model.decoder(z[:, None, :].expand(-1, target.shape[1], -1).contiguous())
-        pred = model.output(out)
-        return sum(((pred[i, :n] - target[i, :n]) ** 2).sum() for i, n in enumerate(lengths.tolist())) / len(ids)
-
-    rows, cols = np.nonzero(neighbours[centres] >= 0)
-    pairs = neighbours[centres][rows, cols]
-    if mode == "skipgram":
-        return error(encode(centres)[torch.from_numpy(rows)], pairs)
-    z = torch.zeros(len(centres), model.dim).index_add_(0, torch.from_numpy(rows), encode(pairs))
-    return error(z, centres)
-
-
 def _synthetic_instances(n: int = 300, seed: int = 0):
     from serkit.embeddings.word_instances import WordInstances
 
@@ -170,12 +138,14 @@ def test_batch_loss_and_gradients_equal_the_per_pair_definition(mode: str) -> No
     torch.manual_seed(0)
     model = s2v.Speech2Vec(13, 50)
     loss, segments = s2v.batch_loss(model, data, centres, neighbours, mode, torch.device("cpu"))
-    reference = _reference_loss(model, data, centres, neighbours, mode)
+    reference = s2v.batch_loss_reference(model, data, centres, neighbours, mode)
     pairs = int((neighbours[centres] >= 0).sum())
     assert segments == (pairs if mode == "skipgram" else len(centres))
     assert abs(float(loss.detach()) - float(reference.detach())) <= 1e-5 * float(reference.detach())
     params = list(model.parameters())
-    for got, want in zip(torch.autograd.grad(loss, params), torch.autograd.grad(reference, params), strict=True):
+    for got, want in zip(
+        torch.autograd.grad(loss, params), torch.autograd.grad(reference, params), strict=True
+    ):
         assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * float(want.abs().max()))
 
 

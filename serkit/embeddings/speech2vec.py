@@ -172,6 +172,34 @@ def batch_loss(
     return masked_squared_error(pred, target, target_len), len(centres)
 
 
+def batch_loss_reference(
+    model: Speech2Vec, data: WordInstances, centres: np.ndarray, neighbours: np.ndarray, mode: str
+) -> torch.Tensor:
+    """:func:`batch_loss` computed as the paper states it (CPU): the packed bidirectional encoder,
+    and one decoded segment per (centre, neighbour) pair. Slow; tests and ``bench/speech2vec.py``
+    hold the fast computation to it."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    def encode(ids: np.ndarray) -> torch.Tensor:
+        frames, lengths = map(torch.from_numpy, data.batch(ids))
+        packed = pack_padded_sequence(frames, lengths, batch_first=True, enforce_sorted=False)
+        _, (h, _) = model.encoder(packed)
+        return torch.cat([h[0], h[1]], dim=1)
+
+    def error(z: torch.Tensor, ids: np.ndarray) -> torch.Tensor:
+        target, lengths = map(torch.from_numpy, data.batch(ids))
+        pred = model.decode(z, target.shape[1])
+        mask = torch.arange(target.shape[1])[None, :] < lengths[:, None]
+        return ((pred - target) ** 2 * mask[:, :, None]).sum() / len(ids)
+
+    rows, cols = np.nonzero(neighbours[centres] >= 0)
+    pairs = neighbours[centres][rows, cols]
+    if mode == "skipgram":
+        return error(encode(centres)[torch.from_numpy(rows)], pairs)
+    z = torch.zeros(len(centres), model.dim).index_add_(0, torch.from_numpy(rows), encode(pairs))
+    return error(z, centres)
+
+
 @torch.no_grad()
 def embed_instances(
     model: Speech2Vec, data: WordInstances, device: torch.device | None = None, batch_size: int = 512
