@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import run_serkit
 
 from serkit import __version__
@@ -93,3 +95,13 @@ def test_subset_data_reads_its_list_from_a_pipe(data_dir: Path, tmp_path: Path) 
     assert sorted(line.split()[0] for line in (out / "utt2spk").read_text().splitlines()) == utts
     missing = run_serkit("subset-data", str(data_dir), str(out), "--utt-list", str(tmp_path / "nope.list"))
     assert missing.returncode == 2 and "list file not found" in missing.stderr
+
+
+@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_idle_openmp_threads_sleep_unless_the_user_says_otherwise(given, expected) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given:
+        env["OMP_WAIT_POLICY"] = given
+    code = "import os, serkit.cli; print(os.environ['OMP_WAIT_POLICY'])"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == expected
