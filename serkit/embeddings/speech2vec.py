@@ -42,6 +42,7 @@ from torch import nn
 from serkit.embeddings.word_instances import MAX_FRAMES, WordInstances, load_word_instances
 from serkit.errors import SerkitError
 from serkit.experiment import choose_device, load_weights, write_records
+from serkit.lstm import bidirectional
 
 MODEL_FILE = "s2v.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -78,14 +79,6 @@ class Speech2VecConfig:
             raise SerkitError("--window, --batch-size and --max-frames must be ≥ 1, --epochs ≥ 0")
 
 
-_LSTM_WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-
-
-def _zero_state(inputs: torch.Tensor, hidden: int) -> tuple[torch.Tensor, torch.Tensor]:
-    zeros = inputs.new_zeros(1, inputs.shape[0], hidden)
-    return zeros, zeros
-
-
 class Speech2Vec(nn.Module):
     """BiLSTM encoder + LSTM decoder conditioned on the embedding (Chung & Glass 2018 §2.1, Fig. 1)."""
 
@@ -97,28 +90,9 @@ class Speech2Vec(nn.Module):
         self.output = nn.Linear(dim, n_mfcc)
 
     def encode(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Embeddings (batch × dim) of zero-padded segments (batch × time × n_mfcc).
-
-        The forward direction's state at each segment's last real frame, and the backward
-        direction's after it has read the segment from that frame back to the first: the final
-        states of the packed bidirectional LSTM, computed as two one-direction passes over the
-        padded batch (the backward one over each segment reversed within its length), so that each
-        is one fused kernel instead of a step-by-step packed loop.
-        """
-        lengths = lengths.to(frames.device).long()
-        steps = torch.arange(frames.shape[1], device=frames.device)
-        last = (lengths - 1)[:, None]
-        reverse = torch.where(steps[None, :] <= last, last - steps[None, :], steps[None, :])
-        reversed_frames = frames.gather(1, reverse[:, :, None].expand(-1, -1, frames.shape[2]))
-        rows = torch.arange(len(frames), device=frames.device)
-        states = []
-        for suffix, inputs in (("", frames), ("_reverse", reversed_frames)):
-            weights = [getattr(self.encoder, f"{name}_l0{suffix}") for name in _LSTM_WEIGHTS]
-            out, _, _ = torch.lstm(
-                inputs, _zero_state(inputs, self.dim // 2), weights, True, 1, 0.0, self.training, False, True
-            )
-            states.append(out[rows, lengths - 1])
-        return torch.cat(states, dim=1)
+        """Embeddings (batch × dim) of zero-padded segments (batch × time × n_mfcc): the final states
+        of the bidirectional encoder, padding never read (:func:`serkit.lstm.bidirectional`)."""
+        return bidirectional(self.encoder, frames, lengths)[1]
 
     def decode(self, z: torch.Tensor, steps: int) -> torch.Tensor:
         """Generated segments (batch × steps × n_mfcc), z fed at every step from a zero state."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from serkit.lstm import bidirectional
+
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean over time of B×T×D ``x`` counting only frames where ``mask`` (B×T) is True."""
@@ -28,7 +30,8 @@ class AttentionPool(nn.Module):
 
 
 class MaskedBiLSTM(nn.Module):
-    """A bidirectional LSTM that ignores padded frames (packed sequences); output B×T×2·hidden."""
+    """A bidirectional LSTM that ignores padded frames (:func:`serkit.lstm.bidirectional`: what packed
+    sequences compute); output B×T×2·hidden, zeros at padded frames."""
 
     def __init__(self, dim: int, hidden: int, layers: int = 1, dropout: float = 0.0) -> None:
         super().__init__()
@@ -43,11 +46,7 @@ class MaskedBiLSTM(nn.Module):
         self.output_dim = 2 * hidden
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        lengths = mask.sum(1).clamp(min=1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.lstm(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        return out
+        return bidirectional(self.lstm, x, mask.sum(1).clamp(min=1))[0]
 
 
 class MLP(nn.Module):
