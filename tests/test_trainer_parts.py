@@ -434,3 +434,33 @@ def test_turn_split_puts_subject_and_partner_frames_in_separate_halves(tmp_path:
     (tmp_path / "data" / "turns").unlink()
     with pytest.raises(SerkitError, match="turn_split needs the data dir's turns"):
         FrameStream.open(spec, datadir.DataDir(path=tmp_path / "data"), {})
+
+
+@pytest.mark.parametrize("normalize", [None, "utterance", "speaker"])
+def test_frame_stream_reads_the_store_once_per_utterance(tmp_path: Path, monkeypatch, normalize) -> None:
+    from serkit.training import streams as streams_module
+
+    with StoreWriter(tmp_path / "f.h5", "t", {}, frame_shift=0.1, frame_length=0.1, sample_rate=16000) as w:
+        for i in range(3):
+            w.put(f"spk-u{i}", np.arange(12, dtype=float).reshape(6, 2) * (i + 1) + 0.1)
+    spec = {**FrameStream.DEFAULTS, "name": "a", "store": str(tmp_path / "f.h5"), "normalize": normalize}
+    utt2spk = {f"spk-u{i}": "spk" for i in range(3)}
+    fresh = FrameStream(spec, "test", utt2spk)
+    expected = {u: fresh._frames(u).copy() for u in utt2spk}
+    stream = FrameStream(spec, "test", utt2spk)
+    reads: list[str] = []
+    real_getitem = type(stream.store).__getitem__
+    monkeypatch.setattr(type(stream.store), "__getitem__", lambda s, u: reads.append(u) or real_getitem(s, u))
+    for _ in range(3):
+        for utt in utt2spk:
+            assert np.array_equal(stream.read(utt), expected[utt])
+            assert np.array_equal(stream.read(utt, 2, 4), expected[utt][2:4])
+    assert sorted(reads) == sorted(utt2spk)  # once each: later epochs come from memory
+    with pytest.raises(ValueError):
+        stream.read("spk-u0")[0, 0] = 1.0  # what the cache holds can't be changed by a reader
+    monkeypatch.setattr(streams_module, "FRAME_CACHE_BYTES", 0)
+    uncached = FrameStream(spec, "test", utt2spk)
+    reads.clear()
+    uncached.read("spk-u1")
+    uncached.read("spk-u1")
+    assert reads == ["spk-u1", "spk-u1"]

@@ -39,6 +39,11 @@ NORMALIZATIONS = (None, "utterance", "train", "speaker")
 """What a frames stream's ``normalize`` may be (see :class:`FrameStream`)."""
 
 
+#: Frames a stream keeps in memory once read (normalised), so that later epochs do not read the
+#: store again; utterances past this many bytes are read each time.
+FRAME_CACHE_BYTES = 512 * 2**20
+
+
 class FrameStream:
     """Frames × dims arrays from a feature store, cut to ``max_frames``, optionally z-normalised.
 
@@ -95,6 +100,8 @@ class FrameStream:
         turns: dict[str, list[tuple[float, float]]] | None = None,
     ) -> None:
         self.name = spec["name"]
+        self._cache: dict[str, np.ndarray] = {}
+        self._cached_bytes = 0
         self.path = Path(str(spec["store"]).replace("{set}", set_name))
         self.max_len = spec["max_frames"]
         self.normalize = spec["normalize"]
@@ -146,7 +153,20 @@ class FrameStream:
         return n if self.max_len is None else min(n, self.max_len)
 
     def read(self, utt: str, start: int = 0, stop: int | None = None) -> np.ndarray:
-        frames = self.store[utt].reshape(self.store.shape(utt)[0], -1)
+        frames = self._cache.get(utt)
+        if frames is None:
+            frames = self._frames(utt)
+            if self._cached_bytes + frames.nbytes <= FRAME_CACHE_BYTES:
+                frames.flags.writeable = False  # shared by every later read of this utterance
+                self._cache[utt] = frames
+                self._cached_bytes += frames.nbytes
+        frames = frames[start:stop]
+        return frames if self.max_len is None else frames[: self.max_len]
+
+    def _frames(self, utt: str) -> np.ndarray:
+        """The utterance's frames as the model sees them, before any cut."""
+        frames = self.store[utt]
+        frames = frames.reshape(len(frames), -1)
         if self.normalize == "utterance":
             frames = (frames - frames.mean(0)) / (frames.std(0) + 1e-5)
         elif self.normalize == "train":
@@ -156,8 +176,7 @@ class FrameStream:
             frames = (frames - mean) / std
         if self.turns is not None:
             frames = self._split_turns(utt, frames)
-        frames = frames[start:stop]
-        return frames if self.max_len is None else frames[: self.max_len]
+        return np.ascontiguousarray(frames, dtype=np.float32)
 
     def _split_turns(self, utt: str, frames: np.ndarray) -> np.ndarray:
         subject = np.zeros(len(frames), dtype=bool)
