@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,7 +115,7 @@ class StoreWriter:
         self.params = dict(params)
         self.extra_attrs: dict = {}
         self._file: h5py.File | None = None
-        self._count = 0
+        self._written: set[str] = set()
 
     def __enter__(self) -> StoreWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,15 +125,17 @@ class StoreWriter:
 
     def put(self, utt: str, frames: np.ndarray, attrs: dict | None = None) -> None:
         check_utt_id(utt)
-        array = np.asarray(frames, dtype=np.float32)
+        array = np.ascontiguousarray(frames, dtype=np.float32)
         if array.ndim != 2:
             raise ValueError(f"{utt}: features must be frames × dims, got shape {array.shape}")
-        if utt in self._file:
+        if utt in self._written:
             raise SerkitError(f"utterance {utt!r} written twice", path=self.path, hint="ids must be unique")
-        ds = self._file.create_dataset(utt, data=array, track_times=False)
-        for key, value in (attrs or {}).items():
-            ds.attrs[key] = _attr_value(value)
-        self._count += 1
+        ds = _create_dataset(self._file, utt, array)
+        if attrs:
+            manager = h5py.Dataset(ds).attrs
+            for key, value in attrs.items():
+                manager[key] = _attr_value(value)
+        self._written.add(utt)
 
     def set_attr(self, key: str, value) -> None:
         """An extra root attribute (e.g. corpus statistics), written at close."""
@@ -151,11 +154,29 @@ class StoreWriter:
                 f.attrs[key] = _attr_value(value)
         for key, value in {**self.root_attrs, **self.extra_attrs}.items():
             f.attrs[key] = _attr_value(value)
-        f.attrs["num_utterances"] = self._count
+        f.attrs["num_utterances"] = len(self._written)
         if self.finalize is not None:
             self.finalize(f)
         f.close()
         os.replace(self.tmp, self.path)
+
+
+#: How every utterance's dataset is created: contiguous (read whole, opened lazily), no times.
+_DATASET_CREATE = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+_DATASET_CREATE.set_layout(h5py.h5d.CONTIGUOUS)
+_DATASET_CREATE.set_obj_track_times(False)
+
+
+def _create_dataset(f: h5py.File, name: str, array: np.ndarray) -> h5py.h5d.DatasetID:
+    """``/<name>`` holding the float32 ``array``, written through h5py's low-level API: the
+    high-level ``create_dataset`` costs several times more per call, and a store has one dataset
+    per utterance (the file is the same)."""
+    ds = h5py.h5d.create(
+        f.id, name.encode(), h5py.h5t.IEEE_F32LE, h5py.h5s.create_simple(array.shape), dcpl=_DATASET_CREATE
+    )
+    if array.size:
+        ds.write(h5py.h5s.ALL, h5py.h5s.ALL, array)
+    return ds
 
 
 class FeatureStore:
@@ -285,23 +306,35 @@ def _settings(attrs: dict) -> str:
 
 
 def merge_shards(
-    shards: Iterable[str | Path], out: str | Path, finalize: Callable[[h5py.File], None] | None = None
+    shards: Iterable[str | Path],
+    out: str | Path,
+    finalize: Callable[[h5py.File], None] | None = None,
+    *,
+    take_first: bool = False,
 ) -> Path:
     """Join shard stores into ``out`` (written to a temporary name, then renamed).
 
     Every shard must have been written with the same extractor settings;
     utterance ids must not repeat. Root attributes come from the first shard;
     ``finalize`` may add more (e.g. corpus statistics) before the rename.
+
+    The first shard becomes the store whole (copied by the operating system, or with
+    ``take_first`` moved: then it is gone afterwards, also when the merge fails); the datasets of
+    the others are copied into it one by one by HDF5 itself (``H5Ocopy``), with their attributes.
     """
     shards = [Path(s) for s in shards]
-    attrs = FeatureStore(shards[0]).attrs
-    expected = _settings(attrs)
+    expected = _settings(FeatureStore(shards[0]).attrs)
     out = Path(out)
     remove_stale(out)
     tmp = tmp_name(out)
     try:
-        with h5py.File(tmp, "w") as dst:
-            for shard in shards:
+        if take_first:
+            os.replace(shards[0], tmp)
+        else:
+            shutil.copyfile(shards[0], tmp)
+        with h5py.File(tmp, "r+") as dst:
+            names = set(dst.keys())
+            for shard in shards[1:]:
                 with h5py.File(shard, "r") as src:
                     if _settings({k: _decode(v) for k, v in src.attrs.items()}) != expected:
                         raise SerkitError(
@@ -309,13 +342,12 @@ def merge_shards(
                             path=shard,
                             hint="delete the store's .work dir and extract again",
                         )
-                    for utt in src:
-                        if utt in dst:
+                    for utt in src.keys():
+                        if utt in names:
                             raise SerkitError(f"utterance {utt!r} in two shards", path=shard, hint="re-split")
-                        src.copy(src[utt], dst, name=utt)
-            for key, value in attrs.items():
-                dst.attrs[key] = _attr_value(value)
-            dst.attrs["num_utterances"] = len(dst)
+                        h5py.h5o.copy(src.id, utt.encode(), dst.id, utt.encode())
+                        names.add(utt)
+            dst.attrs["num_utterances"] = len(names)
             if finalize is not None:
                 finalize(dst)
         os.replace(tmp, out)

@@ -115,3 +115,83 @@ def test_store_info_shows_each_fact_once(tmp_path: Path) -> None:
         assert shown.count(name) == 1, shown
     for alias in ("frame_length_s", "sampling_rate", "num_utterances"):
         assert alias not in shown, shown
+
+
+def _old_write(path: Path, utts: dict[str, np.ndarray]) -> Path:
+    """A store's datasets as the high-level ``create_dataset`` wrote them before the low-level writer."""
+    import h5py
+
+    with h5py.File(path, "w", track_order=False) as f:
+        for utt, frames in utts.items():
+            ds = f.create_dataset(utt, data=np.asarray(frames, dtype=np.float32), track_times=False)
+            ds.attrs["words"] = ["x", "y"]
+    return path
+
+
+def test_writer_datasets_are_those_of_the_high_level_api(tmp_path: Path) -> None:
+    """Same bytes, dtype, shape, layout and per-utterance attributes as ``create_dataset`` gave,
+    whatever the input array: float64, a non-contiguous view, no frames at all."""
+    import h5py
+
+    rng = np.random.default_rng(2)
+    utts = {
+        "a": rng.standard_normal((7, 3)),
+        "b": rng.standard_normal((3, 9)).astype(np.float32).T[:, :3],  # not C-contiguous
+        "c": np.zeros((0, 3), dtype=np.float32),
+        "d": rng.standard_normal((1, 3)).astype(np.float32),
+    }
+    new = _write(tmp_path / "new.h5", utts)
+    old = _old_write(tmp_path / "old.h5", utts)
+    with h5py.File(new, "r") as n, h5py.File(old, "r") as o:
+        assert sorted(n) == sorted(o)
+        for utt in o:
+            assert n[utt].dtype == o[utt].dtype == np.dtype("<f4")
+            assert n[utt].shape == o[utt].shape and n[utt].chunks is None and n[utt].compression is None
+            assert n[utt][()].tobytes() == o[utt][()].tobytes(), utt
+            assert n[utt].id.get_create_plist().get_layout() == h5py.h5d.CONTIGUOUS
+            assert list(n[utt].attrs["words"]) == list(o[utt].attrs["words"])
+    s = store.FeatureStore(new)
+    assert s.shape("c") == (0, 3) and s["c"].shape == (0, 3) and s.attrs["num_utterances"] == 4
+
+
+def test_writer_refuses_an_id_twice(tmp_path: Path) -> None:
+    with pytest.raises(SerkitError, match="written twice"):
+        with store.StoreWriter(
+            tmp_path / "g.h5", "t", {}, frame_shift=None, frame_length=None, sample_rate=None
+        ) as w:
+            w.put("a", np.ones((1, 3)))
+            w.put("a", np.ones((1, 3)))
+    assert not (tmp_path / "g.h5").exists()
+
+
+def test_merge_taking_the_first_shard_moves_it_and_keeps_the_reader_api(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    utts = {f"u{i}": rng.standard_normal((2 + i, 3)) for i in range(7)}
+    whole = _write(tmp_path / "whole.h5", utts)
+    names = list(utts)
+    shards = [
+        _write(tmp_path / f"s{k}.h5", {u: utts[u] for u in part})
+        for k, part in enumerate((names[:3], names[3:5], names[5:]))
+    ]
+    merged = store.merge_shards(shards, tmp_path / "m.h5", take_first=True)
+    assert not shards[0].exists() and shards[1].exists() and shards[2].exists()
+    m, w = store.FeatureStore(merged), store.FeatureStore(whole)
+    assert m.keys() == w.keys() and len(m) == 7 and "u4" in m and "nope" not in m
+    for utt in w:
+        assert m[utt].tobytes() == w[utt].tobytes() and m.shape(utt) == w.shape(utt)
+        assert m.utt_attrs(utt)["words"] == ["x", "y"]
+    assert {k: str(v) for k, v in m.attrs.items()} == {k: str(v) for k, v in w.attrs.items()}
+    clone = pickle.loads(pickle.dumps(m))
+    assert clone._file is None and clone["u6"].tobytes() == w["u6"].tobytes()
+    assert store.describe(merged)["frames"] == store.describe(whole)["frames"]
+
+
+def test_merge_of_a_repeated_id_names_the_shard_and_leaves_no_store(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.h5", {"u0": np.ones((1, 3)), "u1": np.ones((1, 3))})
+    b = _write(tmp_path / "b.h5", {"u1": np.ones((1, 3))})
+    before = a.read_bytes()
+    with pytest.raises(SerkitError, match="'u1' in two shards") as err:
+        store.merge_shards([a, b], tmp_path / "m.h5")
+    assert str(err.value.path) == str(b)
+    assert not (tmp_path / "m.h5").exists() and a.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h5", "b.h5"]
