@@ -102,28 +102,44 @@ def read_audio(
     """
     if not isinstance(entry, WavEntry):
         entry = WavEntry(str(entry))
-    where = entry.path
     with _open(entry) as f:
-        rate, total = f.samplerate, f.frames
-        start = 0
-        stop = total
-        if entry.start is not None:
-            start = int(round(entry.start * rate))
-            stop = int(round(entry.end * rate))
-            if start >= total or stop > total + CUT_END_TOLERANCE_S * rate:
-                raise SerkitError(
-                    f"cut {entry.start:.3f}-{entry.end:.3f} s lies outside the file ({total / rate:.3f} s)",
-                    path=where,
-                    hint="fix the times in wav.scp",
-                )
-            stop = min(stop, total)
-            f.seek(start)
-        try:
-            samples = f.read(stop - start, dtype=dtype, always_2d=True)
-        except (sf.LibsndfileError, RuntimeError) as exc:
+        samples = _read(f, entry, dtype)
+        rate = f.samplerate
+    if mono:
+        samples = mix_to_mono(samples)
+    return samples, rate
+
+
+def read_audio_native(entry: WavEntry) -> tuple[np.ndarray, int, str]:
+    """``(samples, sample_rate, subtype)`` of a file or a cut, samples × channels, opened once:
+    16-bit PCM as its raw int16 integers, every other format as float64 in [-1, 1)."""
+    with _open(entry) as f:
+        subtype = f.subtype
+        samples = _read(f, entry, "int16" if subtype == "PCM_16" else "float64")
+        return samples, f.samplerate, subtype
+
+
+def _read(f: sf.SoundFile, entry: WavEntry, dtype: str) -> np.ndarray:
+    """The samples × channels of ``entry`` from its open file."""
+    where = entry.path
+    rate, total = f.samplerate, f.frames
+    start = 0
+    stop = total
+    if entry.start is not None:
+        start = int(round(entry.start * rate))
+        stop = int(round(entry.end * rate))
+        if start >= total or stop > total + CUT_END_TOLERANCE_S * rate:
             raise SerkitError(
-                f"audio data unreadable ({exc})", path=where, hint="re-encode the file"
-            ) from None
+                f"cut {entry.start:.3f}-{entry.end:.3f} s lies outside the file ({total / rate:.3f} s)",
+                path=where,
+                hint="fix the times in wav.scp",
+            )
+        stop = min(stop, total)
+        f.seek(start)
+    try:
+        samples = f.read(stop - start, dtype=dtype, always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise SerkitError(f"audio data unreadable ({exc})", path=where, hint="re-encode the file") from None
     if samples.shape[0] == 0:
         raise SerkitError("audio is empty", path=where, hint="drop the utterance or fix the file")
     if samples.shape[0] < stop - start:
@@ -132,9 +148,7 @@ def read_audio(
             path=where,
             hint="re-encode or re-copy the file",
         )
-    if mono:
-        samples = mix_to_mono(samples)
-    return samples, rate
+    return samples
 
 
 def mix_to_mono(samples: np.ndarray) -> np.ndarray:

@@ -34,6 +34,10 @@ class Extractor:
     #: What the root attributes of the same names count (summed over parallel jobs).
     COUNTS = ("mixed_to_mono_utterances", "resampled_utterances", "words_past_end")
 
+    #: The files of the data dir the type reads besides ``wav.scp`` and ``meta.json``
+    #: (:func:`serkit.datadir.load`'s ``files``); ``labels.h5`` is read from the dir when used.
+    data_files: tuple[str, ...] = ()
+
     def __init__(self, options: dict) -> None:
         self.options = dict(options)
         self.counts: dict[str, int] = {}
@@ -163,11 +167,8 @@ class Pyaa34Extractor(Extractor):
 
     def _samples(self, utt: str, data: DataDir) -> np.ndarray:
         entry = data.wav_scp[utt]
-        subtype = audio.audio_subtype(entry)
-        if subtype == "PCM_16":
-            samples, rate = audio.read_audio(entry, dtype="int16", mono=False)
-        else:
-            samples, rate = audio.read_audio(entry, mono=False)
+        samples, rate, subtype = audio.read_audio_native(entry)
+        if subtype != "PCM_16":
             try:
                 samples = pyaa34.to_read_audio_file_scale(samples, subtype)
             except SerkitError as err:
@@ -298,6 +299,7 @@ class WordMfccExtractor(Extractor):
     """
 
     feature_type = "word-mfcc"
+    data_files = ("words.ctm",)
 
     def params(self) -> dict:
         return word_mfcc.params()
