@@ -584,9 +584,23 @@ def read_meta(path: Path, on_error: ErrorSink = _raise) -> dict:
     return meta
 
 
-def load(path: str | Path, on_error: ErrorSink = _raise, allow_pipes: bool = False) -> DataDir:
-    """Parse a data dir. ``wav.scp`` is required; every other file is optional."""
+def load(
+    path: str | Path,
+    on_error: ErrorSink = _raise,
+    allow_pipes: bool = False,
+    files: Iterable[str] | None = None,
+) -> DataDir:
+    """Parse a data dir. ``wav.scp`` is required; every other file is optional.
+
+    ``files`` names the optional files to parse besides ``wav.scp`` and ``meta.json`` (None: all of
+    them), for a command that uses only those (``words.ctm`` of a large corpus takes seconds).
+    """
     root = Path(path)
+    wanted = None if files is None else set(files)
+
+    def want(name: str) -> bool:
+        return wanted is None or name in wanted
+
     if not root.is_dir():
         raise SerkitError("data dir not found", path=root, hint="run the data preparation stage first")
     wav = root / "wav.scp"
@@ -596,21 +610,21 @@ def load(path: str | Path, on_error: ErrorSink = _raise, allow_pipes: bool = Fal
     data.wav_scp = read_wav_scp(wav, on_error, allow_pipes=allow_pipes)
     for name in UTT_MAPS:
         f = root / name
-        if f.is_file():
+        if want(name) and f.is_file():
             setattr(data, name, read_map(f, on_error))
-    if (root / "spk2gender").is_file():
+    if want("spk2gender") and (root / "spk2gender").is_file():
         genders = read_map(root / "spk2gender", on_error, GENDERS)
         data.utt2gender = {u: genders[s] for u, s in data.utt2spk.items() if s in genders}
-    elif (root / "utt2gender").is_file():  # an older serkit's file; save() writes spk2gender instead
+    elif want("utt2gender") and (root / "utt2gender").is_file():  # an older serkit's file
         data.utt2gender = read_map(root / "utt2gender", on_error, GENDERS)
     for name in ("utt2dur", "reco2dur"):
-        if (root / name).is_file():
+        if want(name) and (root / name).is_file():
             setattr(data, name, read_durations(root / name, on_error))
     for name in TEXT_FILES:
         f = root / name
-        if f.is_file():
+        if want(name) and f.is_file():
             setattr(data, name.replace(".", "_"), read_text(f, on_error))
-    if (root / "words.ctm").is_file():
+    if want("words.ctm") and (root / "words.ctm").is_file():
         data.words_ctm = read_ctm(root / "words.ctm", on_error)
     if (root / "meta.json").is_file():
         data.meta = read_meta(root / "meta.json", on_error)

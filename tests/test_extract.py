@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import make_data_dir, run_serkit
+from fuzzing import assert_one_clear_line, assert_unchanged, snapshot
 
 from serkit import jobs, store
 from serkit.features import extract
@@ -219,3 +222,154 @@ def test_word_mfcc_skips_utterances_without_words(tmp_path: Path) -> None:
     assert json.loads(s.attrs["skipped_utterances"]) == [dropped]
     extract.extract_features(data, tmp_path / "m2.h5", "word-mfcc", {}, nj=3)  # the skip is in shard 3 of 3
     assert json.loads(store.FeatureStore(tmp_path / "m2.h5").attrs["skipped_utterances"]) == [dropped]
+
+
+def _old_path_store(data: Path, out: Path, feature_type: str, options: dict) -> Path:
+    """The store as extraction wrote it before: one high-level ``create_dataset`` per utterance."""
+    from serkit import datadir
+    from serkit.features.extractors import make_extractor
+
+    parsed = datadir.load(data)
+    extractor = make_extractor(feature_type, options)
+    extractor.prepare(parsed)
+    with h5py.File(out, "w", track_order=False) as f:
+        for utt in parsed.utts:
+            frames, attrs = extractor.compute(utt, parsed)
+            ds = f.create_dataset(utt, data=np.asarray(frames, dtype=np.float32), track_times=False)
+            for key, value in attrs.items():
+                ds.attrs[key] = value
+    return out
+
+
+@pytest.mark.parametrize("feature_type", ["pyaa34", "word-mfcc"])
+def test_values_are_those_of_the_old_writer_in_one_job_or_three(tmp_path: Path, feature_type: str) -> None:
+    data = make_data_dir(tmp_path, n=7, seconds=0.9)
+    options = {"window": 0.02, "step": 0.01} if feature_type == "pyaa34" else {}
+    old = _old_path_store(data, tmp_path / "old.h5", feature_type, options)
+    extract.extract_features(data, tmp_path / "one.h5", feature_type, options)
+    extract.extract_features(data, tmp_path / "three.h5", feature_type, options, nj=3)
+    _same_store(tmp_path / "one.h5", tmp_path / "three.h5")
+    with h5py.File(old, "r") as o, h5py.File(tmp_path / "three.h5", "r") as n:
+        assert sorted(o) == sorted(n) and len(n) == 7
+        for utt in o:
+            assert n[utt].dtype == o[utt].dtype and n[utt][()].tobytes() == o[utt][()].tobytes(), utt
+            assert {k: str(v) for k, v in n[utt].attrs.items()} == {
+                k: str(v) for k, v in o[utt].attrs.items()
+            }
+
+
+def _kill_before(monkeypatch, target: object, name: str) -> None:
+    """Make ``target.name`` raise KeyboardInterrupt once, as a kill at that point would stop the run."""
+    real = getattr(target, name)
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        if not calls:
+            calls.append(1)
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, interrupted)
+
+
+def _logs(work: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted((work / "log").glob("extract.*.log"))}
+
+
+@pytest.mark.parametrize("lost", ["shard 2 before the merge", "shard 1 in the merge"])
+def test_a_lost_shard_reruns_only_its_job(tmp_path: Path, monkeypatch, caplog, lost: str) -> None:
+    """A run stopped before or during the merge: the rerun redoes only the job whose shard is gone
+    (during the merge, the first shard has become the unfinished store) and gives the same store."""
+    data = make_data_dir(tmp_path, n=6, seconds=0.6)
+    options = {"window": 0.1, "step": 0.1}
+    extract.extract_features(data, tmp_path / "ref.h5", "pyaa34", options)
+    out = tmp_path / "feats" / "f.h5"
+    work = store.work_dir(out)
+    if lost.endswith("before the merge"):
+        _kill_before(monkeypatch, store, "merge_shards")
+    else:
+        _kill_before(monkeypatch, store.h5py.h5o, "copy")
+    with pytest.raises(KeyboardInterrupt):
+        extract.extract_features(data, out, "pyaa34", options, nj=3)
+    if lost.endswith("before the merge"):
+        (work / "shard.2.h5").unlink()
+    job = 2 if lost.endswith("before the merge") else 1
+    assert not out.exists() and not (work / f"shard.{job}.h5").exists()
+    assert [p.name for p in out.parent.iterdir()] == [work.name]  # no temporary store left
+    before = _logs(work)
+    caplog.set_level(logging.INFO)
+    extract.extract_features(data, out, "pyaa34", options, nj=3)
+    assert f"rerunning 1 of 3 extract jobs that did not finish: [{job}]" in caplog.text
+    _same_store(out, tmp_path / "ref.h5")
+    assert not work.exists()
+    rerun = {name: text for name, text in before.items() if name != f"extract.{job}.log"}
+    assert len(rerun) == 2  # the finished jobs were not run again (their logs would have been rewritten)
+    assert all("Ended (code 0)" in text for text in rerun.values())
+
+
+def test_a_job_finding_its_data_dir_changed_is_one_line(tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path, n=4, seconds=0.5)
+    out = tmp_path / "f.h5"
+    work = store.work_dir(out)
+    spec = {
+        "feature_type": "pyaa34",
+        "options": {"window": 0.1, "step": 0.1, "sample_rate": 16000},
+        "nj": 2,
+        "allow_pipes": False,
+        "data_dir": str(data),
+        "data": [line.split()[1] for line in (data / "wav.scp").read_text().splitlines()],
+        "utts": [line.split()[0] for line in (data / "wav.scp").read_text().splitlines()],
+    }
+    work.mkdir()
+    (work / extract.SPEC_FILE).write_text(json.dumps(spec))
+    lines = (data / "wav.scp").read_text().splitlines()
+    utt, wav = lines[0].split()
+    (data / "wav.scp").write_text("\n".join([f"{utt} {wav}.moved", *lines[1:]]) + "\n")
+    argv = [
+        sys.executable,
+        "-m",
+        "serkit.features.extract",
+        str(work / extract.SPEC_FILE),
+        "1",
+        str(work / "s.h5"),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert_one_clear_line(done, data / "wav.scp", says="the data dir changed")
+    assert not (work / "s.h5").exists()
+    second = subprocess.run(
+        [*argv[:-2], "2", str(work / "s2.h5")], capture_output=True, text=True, check=False
+    )
+    assert second.returncode == 0, second.stderr  # job 2's utterances are as the spec saw them
+
+
+@pytest.mark.parametrize("nj", ["1", "2"])
+def test_pyaa34_reads_only_the_files_it_uses(tmp_path: Path, nj: str) -> None:
+    """A malformed words.ctm does not stop pyaa34 (it never reads it); word-mfcc names its line."""
+    data = make_data_dir(tmp_path, n=4, seconds=0.5)
+    ctm = data / "words.ctm"
+    ctm.write_text(ctm.read_text() + "spk0-utt000 1 not-a-time 0.1 word\n")
+    number = len(ctm.read_text().splitlines())
+    before = snapshot(data)
+    done = run_serkit("extract-features", str(data), str(tmp_path / "p.h5"), "--nj", nj)
+    assert done.returncode == 0, done.stderr
+    assert len(store.FeatureStore(tmp_path / "p.h5")) == 4
+    done = run_serkit(
+        "extract-features", str(data), str(tmp_path / "m.h5"), "--type", "word-mfcc", "--nj", nj
+    )
+    assert_one_clear_line(done, ctm, line=number)
+    assert not (tmp_path / "m.h5").exists()
+    assert_unchanged(before)
+
+
+def test_waveform_follows_the_label_grid_in_parallel_jobs(tmp_path: Path) -> None:
+    from serkit import datadir
+
+    data = make_data_dir(tmp_path, n=4, seconds=0.9)
+    utts = datadir.load(data).utts
+    datadir.write_labels(
+        data / "labels.h5", {u: np.zeros((7 + i, 3)) for i, u in enumerate(utts)}, 10.0, ["a", "v", "l"]
+    )
+    extract.extract_features(data, tmp_path / "one.h5", "waveform", {})
+    extract.extract_features(data, tmp_path / "two.h5", "waveform", {}, nj=2)
+    _same_store(tmp_path / "one.h5", tmp_path / "two.h5")
+    assert [store.FeatureStore(tmp_path / "two.h5").shape(u)[0] for u in utts] == [7, 8, 9, 10]

@@ -1,10 +1,16 @@
 """Extract one feature type for a whole data dir into one HDF5 store, in one process or in N jobs.
 
-``--nj 1`` writes the store directly. ``--nj N`` splits the data dir into N contiguous parts
-under ``<store>.work/``, runs one job per part through :mod:`serkit.jobs` (``--cmd local|slurm``),
-each writing a shard atomically, and merges the shards. A killed or failed job leaves no shard,
-the store is reported incomplete, and a rerun of the same command only redoes the missing
-shards; changing any extractor option discards the old shards.
+``--nj 1`` writes the store directly. ``--nj N`` writes ``<store>.work/spec.json`` (the type,
+its options and the data dir's utterances) and runs N jobs through :mod:`serkit.jobs`
+(``--cmd local|slurm``); job n reads the data dir itself and extracts the n-th of N contiguous
+parts of those utterances into a shard, written atomically. The shards then become the store
+(the first one moved, the others' datasets copied into it by HDF5): still one self-contained
+``.h5`` file. A killed or failed job leaves no shard, the store is reported incomplete, and a
+rerun of the same command only redoes the missing shards; changing any extractor option, or the
+data dir, discards the old shards.
+
+Only the files of the data dir the type uses are read (:attr:`Extractor.data_files`): ``wav.scp``
+and ``meta.json``, and ``words.ctm`` for ``word-mfcc``.
 
 An utterance whose audio is bad (missing, unreadable, too short), the first one included, is
 reported on one line and left out; the others are still extracted, the store records the ids it
@@ -22,9 +28,10 @@ import json
 import logging
 import shutil
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from serkit import datadir, jobs, store
 from serkit.errors import SerkitError
@@ -36,14 +43,24 @@ log = logging.getLogger(__name__)
 SPEC_FILE = "spec.json"
 
 
-def _progress() -> Progress:
-    return Progress(
+@contextmanager
+def _progress(description: str, total: int, show: bool) -> Iterator[Callable[[], None]]:
+    """A transient progress bar while the block runs; yields the call that advances it by one.
+    Without ``show`` (a parallel job) the call does nothing and rich is not even imported."""
+    if not show:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        transient=True,
     )
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda: progress.advance(task)
 
 
 def extract_part(
@@ -55,10 +72,7 @@ def extract_part(
     first_failure = ""
     extractor.prepare(data)
     with store.StoreWriter(out, finalize=extractor.finalize, **extractor.store_header()) as writer:
-        with _progress() as progress:
-            task = progress.add_task(
-                f"{extractor.feature_type} {out.name}", total=len(data), visible=show_progress
-            )
+        with _progress(f"{extractor.feature_type} {out.name}", len(data), show_progress) as advance:
             for utt in data.utts:
                 try:
                     result = extractor.compute(utt, data)
@@ -73,7 +87,7 @@ def extract_part(
                         skipped.append(utt)
                     else:
                         writer.put(utt, *result)
-                progress.advance(task)
+                advance()
         writer.set_attr("failed_utterances", json.dumps(failed))
         writer.set_attr("skipped_utterances", json.dumps(skipped))
         writer.set_attr("first_failure", first_failure)
@@ -104,7 +118,7 @@ def extract_features(
     out = Path(out)
     jobs.check_nj(nj)
     extractor = make_extractor(feature_type, options)
-    data = datadir.load(data_dir, allow_pipes=allow_pipes)
+    data = datadir.load(data_dir, allow_pipes=allow_pipes, files=extractor.data_files)
     if len(data) == 0:
         raise SerkitError("the data dir has no utterances", path=data_dir, hint="check wav.scp")
     if nj > len(data):
@@ -180,6 +194,7 @@ def _extract_parallel(
         "options": options,
         "nj": nj,
         "allow_pipes": allow_pipes,
+        "data_dir": str(Path(data.path).resolve()),
         "data": [data.wav_scp[u].to_field() for u in data.utts],
         "utts": data.utts,
     }
@@ -191,20 +206,9 @@ def _extract_parallel(
         shutil.rmtree(work)
     if not spec_file.is_file():
         work.mkdir(parents=True, exist_ok=True)
-        for number, part in enumerate(datadir.split_even(data, nj), start=1):
-            datadir.save(part, work / "split" / str(number))
-        write_text_atomic(
-            spec_file, json.dumps(spec, sort_keys=True)
-        )  # last and whole: the work dir is complete
+        write_text_atomic(spec_file, json.dumps(spec, sort_keys=True))  # whole: the work dir is complete
     shard = str(work / "shard.JOB.h5")
-    template = [
-        *jobs.PYTHON,
-        "-m",
-        "serkit.features.extract",
-        str(spec_file),
-        str(work / "split" / "JOB"),
-        shard,
-    ]
+    template = [*jobs.PYTHON, "-m", "serkit.features.extract", str(spec_file), "JOB", shard]
     jobs.run_jobs(
         template,
         nj,
@@ -222,9 +226,26 @@ def _extract_parallel(
         for key, value in joined.items():
             f.attrs[key] = value
 
-    store.merge_shards(shards, out, finalize=finalize)
+    store.merge_shards(shards, out, finalize=finalize, take_first=True)
     spec_file.unlink()  # first: a kill while the rest is removed leaves a work dir no rerun trusts
     shutil.rmtree(work)
+
+
+def _job_part(spec: dict, job: int, extractor: Extractor) -> datadir.DataDir:
+    """Job ``job``'s contiguous share of the spec's utterances (as :func:`datadir.split_even`),
+    read from the data dir, which must still hold them as the spec saw them."""
+    utts, nj = spec["utts"], spec["nj"]
+    first, stop = round((job - 1) * len(utts) / nj), round(job * len(utts) / nj)
+    data = datadir.load(spec["data_dir"], allow_pipes=spec["allow_pipes"], files=extractor.data_files)
+    for utt, field in zip(utts[first:stop], spec["data"][first:stop], strict=True):
+        entry = data.wav_scp.get(utt)
+        if entry is None or entry.to_field() != field:
+            raise SerkitError(
+                f"the data dir changed while its features were extracted ({utt})",
+                path=Path(spec["data_dir"]) / "wav.scp",
+                hint="rerun the extract command",
+            )
+    return replace(datadir.subset(data, utts[first:stop]), path=data.path)
 
 
 def _read_spec(spec_file: Path) -> dict | None:
@@ -253,12 +274,12 @@ def _joined_attrs(shards: list[dict]) -> dict:
 
 
 def _job_main(argv: list[str]) -> int:
-    """One parallel job: ``python -m serkit.features.extract SPEC DATA_PART SHARD``."""
-    spec_file, part_dir, shard = argv
+    """One parallel job: ``python -m serkit.features.extract SPEC JOB SHARD``."""
+    spec_file, job, shard = argv
     spec = json.loads(Path(spec_file).read_text())
     try:
         extractor = make_extractor(spec["feature_type"], spec["options"])
-        data = datadir.load(part_dir, allow_pipes=spec["allow_pipes"])
+        data = _job_part(spec, int(job), extractor)
         extract_part(data, Path(shard), extractor, show_progress=False)
     except SerkitError as err:
         print(f"error: {err.format()}", file=sys.stderr)
