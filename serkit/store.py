@@ -120,7 +120,7 @@ class StoreWriter:
     def __enter__(self) -> StoreWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale(self.path)
-        self._file = h5py.File(self.tmp, "w", track_order=False)
+        self._file = _bounded_metadata_cache(h5py.File(self.tmp, "w", track_order=False))
         return self
 
     def put(self, utt: str, frames: np.ndarray, attrs: dict | None = None) -> None:
@@ -165,6 +165,20 @@ class StoreWriter:
 _DATASET_CREATE = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
 _DATASET_CREATE.set_layout(h5py.h5d.CONTIGUOUS)
 _DATASET_CREATE.set_obj_track_times(False)
+
+
+#: The most metadata HDF5 caches while a store is written. Its default grows with the number of
+#: datasets (some 25 MB of memory at 13,000 utterances); 1 MB writes as fast.
+METADATA_CACHE_BYTES = 1 << 20
+
+
+def _bounded_metadata_cache(f: h5py.File) -> h5py.File:
+    config = f.id.get_mdc_config()
+    config.set_initial_size = True
+    config.initial_size = config.max_size = METADATA_CACHE_BYTES
+    config.min_size = min(config.min_size, METADATA_CACHE_BYTES)
+    f.id.set_mdc_config(config)
+    return f
 
 
 def _create_dataset(f: h5py.File, name: str, array: np.ndarray) -> h5py.h5d.DatasetID:
@@ -332,10 +346,10 @@ def merge_shards(
             os.replace(shards[0], tmp)
         else:
             shutil.copyfile(shards[0], tmp)
-        with h5py.File(tmp, "r+") as dst:
+        with _bounded_metadata_cache(h5py.File(tmp, "r+")) as dst:
             names = set(dst.keys())
             for shard in shards[1:]:
-                with h5py.File(shard, "r") as src:
+                with _bounded_metadata_cache(h5py.File(shard, "r")) as src:
                     if _settings({k: _decode(v) for k, v in src.attrs.items()}) != expected:
                         raise SerkitError(
                             "shard was written with different extractor settings",
