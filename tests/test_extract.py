@@ -41,8 +41,9 @@ def test_parallel_equals_single_job(tmp_path: Path) -> None:
     assert s.attrs["window_samples"] == 1600 and s.attrs["frame_shift"] == 0.1 and len(s) == 7
 
 
-def _find_job(shard_name: str, timeout: float = 60.0) -> int:
-    """The pid of the parallel job writing ``shard_name``."""
+def _find_job(shard: Path, timeout: float = 60.0) -> int:
+    """The pid of the parallel job writing ``shard`` (its whole path: a job of another run on the
+    machine, a benchmark's or another checkout's tests, is never taken for it)."""
     end = time.time() + timeout
     while time.time() < end:
         for pid in os.listdir("/proc"):
@@ -52,12 +53,10 @@ def _find_job(shard_name: str, timeout: float = 60.0) -> int:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"serkit.features.extract" in cmdline and any(
-                arg.endswith(shard_name.encode()) for arg in cmdline
-            ):
+            if b"serkit.features.extract" in cmdline and any(arg == str(shard).encode() for arg in cmdline):
                 return int(pid)
         time.sleep(0.01)
-    raise AssertionError(f"job for {shard_name} never started")
+    raise AssertionError(f"job for {shard} never started")
 
 
 def test_sigkilled_job_leaves_an_incomplete_store_that_a_rerun_completes(tmp_path: Path) -> None:
@@ -65,7 +64,7 @@ def test_sigkilled_job_leaves_an_incomplete_store_that_a_rerun_completes(tmp_pat
     out = tmp_path / "feats" / "train.h5"
     args = ["extract-features", str(data), str(out), "--backend", "pyaudioanalysis", "--nj", "2"]
     proc = subprocess.Popen([sys.executable, "-m", "serkit", *args], stderr=subprocess.PIPE, text=True)
-    os.kill(_find_job("shard.1.h5"), signal.SIGKILL)
+    os.kill(_find_job(store.work_dir(out) / "shard.1.h5"), signal.SIGKILL)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2, stderr
     assert "1 of 2 extract jobs failed" in stderr and "extract.1.log" in stderr and "Traceback" not in stderr
