@@ -12,6 +12,9 @@ the kernel alone (``pyaa34.short_term_features`` over the same audio, already re
 times real time by CPU time). Each run is repeated ``--runs`` times, the best wall time kept.
 
     python bench/extract.py [--sizes 1,4,16] [--nj 1,2] [--window 0.02] [--step 0.01] [--runs 2]
+
+The serkit measured is the one ``python -P -m serkit`` imports (``PYTHONPATH``, else the installed
+one), never a ``serkit/`` folder in the working directory.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ _MEASURE = (
 
 def serkit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        [sys.executable, "-m", "serkit", *args], cwd=cwd, capture_output=True, text=True, check=False
+        [sys.executable, "-P", "-m", "serkit", *args], cwd=cwd, capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         raise SystemExit(f"serkit {' '.join(args)} failed:\n{proc.stderr}")
@@ -137,7 +140,7 @@ def run_extract(data_dir: Path, out: Path, nj: int, window: float, step: float) 
     if out.exists():
         out.unlink()
     shutil.rmtree(out.with_name(out.name + ".work"), ignore_errors=True)
-    argv = [sys.executable, "-c", _MEASURE, sys.executable, "-m", "serkit", "extract-features"]
+    argv = [sys.executable, "-c", _MEASURE, sys.executable, "-P", "-m", "serkit", "extract-features"]
     argv += [str(data_dir), str(out), "--type", "pyaa34", "--window", str(window), "--step", str(step)]
     argv += ["--nj", str(nj)]
     start = time.perf_counter()
