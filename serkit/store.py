@@ -135,7 +135,10 @@ class StoreWriter:
             manager = h5py.Dataset(ds).attrs
             for key, value in attrs.items():
                 manager[key] = _attr_value(value)
+        del ds
         self._written.add(utt)
+        if len(self._written) % REOPEN_EVERY == 0:
+            self._file = _reopened(self._file)
 
     def set_attr(self, key: str, value) -> None:
         """An extra root attribute (e.g. corpus statistics), written at close."""
@@ -170,6 +173,17 @@ _DATASET_CREATE.set_obj_track_times(False)
 #: The most metadata HDF5 caches while a store is written. Its default grows with the number of
 #: datasets (some 25 MB of memory at 13,000 utterances); 1 MB writes as fast.
 METADATA_CACHE_BYTES = 1 << 20
+
+
+#: A file being written is closed and opened again after this many new datasets: HDF5 holds some
+#: kilobytes per dataset created until the file is closed (memory would grow with the corpus).
+REOPEN_EVERY = 1000
+
+
+def _reopened(f: h5py.File) -> h5py.File:
+    name = f.filename
+    f.close()
+    return _bounded_metadata_cache(h5py.File(name, "r+"))
 
 
 def _bounded_metadata_cache(f: h5py.File) -> h5py.File:
@@ -346,8 +360,10 @@ def merge_shards(
             os.replace(shards[0], tmp)
         else:
             shutil.copyfile(shards[0], tmp)
-        with _bounded_metadata_cache(h5py.File(tmp, "r+")) as dst:
+        dst = _bounded_metadata_cache(h5py.File(tmp, "r+"))
+        try:
             names = set(dst.keys())
+            copied = 0
             for shard in shards[1:]:
                 with _bounded_metadata_cache(h5py.File(shard, "r")) as src:
                     if _settings({k: _decode(v) for k, v in src.attrs.items()}) != expected:
@@ -361,9 +377,14 @@ def merge_shards(
                             raise SerkitError(f"utterance {utt!r} in two shards", path=shard, hint="re-split")
                         h5py.h5o.copy(src.id, utt.encode(), dst.id, utt.encode())
                         names.add(utt)
+                        copied += 1
+                        if copied % REOPEN_EVERY == 0:
+                            dst = _reopened(dst)
             dst.attrs["num_utterances"] = len(names)
             if finalize is not None:
                 finalize(dst)
+        finally:
+            dst.close()
         os.replace(tmp, out)
     except (OSError, RuntimeError, KeyError, ValueError) as exc:
         tmp.unlink(missing_ok=True)
