@@ -88,10 +88,11 @@ def train_steps(model: nn.Module, inputs: dict, masks: dict, targets: torch.Tens
 
 def write_kv(path: Path, dim: int, seed: int = 0) -> Path:
     """An embedding file (word2vec binary) of :data:`VOCAB` with random ``dim``-d vectors."""
-    from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
+    from serkit.text.embeddings_io import save_vectors
+    from serkit.text.word_vectors import WordVectors
 
     vectors = np.random.default_rng(seed).normal(size=(len(VOCAB), dim)).astype(np.float32)
-    return save_vectors(make_keyed_vectors(VOCAB, vectors), path)
+    return save_vectors(WordVectors(VOCAB, vectors), path)
 
 
 def make_set(root: Path, name: str, n: int, seed: int, frame_shift: float, frame_length: float) -> None:

@@ -16,6 +16,7 @@ from conftest import run_serkit
 from serkit.embeddings import alignment as al
 from serkit.errors import SerkitError
 from serkit.text import embeddings_io as eio
+from serkit.text.word_vectors import WordVectors
 
 
 def rotated_glove(n: int = 1000, dims: int | None = None, noise: float = 0.05, seed: int = 0):
@@ -120,8 +121,8 @@ def test_errors_and_cli(tmp_path: Path) -> None:
     with pytest.raises(SerkitError, match="different dimensions"):
         al.align(np.ones((5, 3), np.float32), np.ones((5, 4), np.float32), list("abcde"), list("abcde"))
     src, tgt, sw, tw = rotated_glove(n=300)
-    eio.save_vectors(eio.make_keyed_vectors(sw, src), tmp_path / "src.bin")
-    eio.save_vectors(eio.make_keyed_vectors(tw, tgt), tmp_path / "tgt.bin")
+    eio.save_vectors(WordVectors(sw, src), tmp_path / "src.bin")
+    eio.save_vectors(WordVectors(tw, tgt), tmp_path / "tgt.bin")
     out = tmp_path / "align"
     conf = tmp_path / "align.yaml"
     conf.write_text("supervised: true\nn_refinement: 3\nseed: 4\n")

@@ -17,6 +17,7 @@ from serkit.embeddings import diagnostics as dg
 from serkit.errors import SerkitError
 from serkit.store import StoreWriter
 from serkit.text import embeddings_io as eio
+from serkit.text.word_vectors import WordVectors
 
 
 def glove(n: int = 300) -> tuple[list[str], np.ndarray]:
@@ -185,8 +186,8 @@ def _write_store(path: Path, utts: list[str], rows: dict[str, tuple[list[str], n
 
 def test_eval_embeddings_command(tmp_path: Path) -> None:
     words, x = glove(300)
-    eio.save_vectors(eio.make_keyed_vectors(words, x @ rotation(50, 2).T), tmp_path / "src.bin")
-    eio.save_vectors(eio.make_keyed_vectors(words[20:], x[20:]), tmp_path / "tgt.bin")
+    eio.save_vectors(WordVectors(words, x @ rotation(50, 2).T), tmp_path / "src.bin")
+    eio.save_vectors(WordVectors(words[20:], x[20:]), tmp_path / "tgt.bin")
     align_dir = tmp_path / "align"
     align_dir.mkdir()
     (align_dir / "metrics.json").write_text(
@@ -219,8 +220,8 @@ def test_eval_embeddings_command(tmp_path: Path) -> None:
 def test_eval_embeddings_errors_are_one_line(tmp_path: Path, capsys) -> None:
     words, x = glove(50)
     src, other = tmp_path / "src.bin", tmp_path / "other.bin"
-    eio.save_vectors(eio.make_keyed_vectors(words, x), src)
-    eio.save_vectors(eio.make_keyed_vectors([w + "_" for w in words], x), other)
+    eio.save_vectors(WordVectors(words, x), src)
+    eio.save_vectors(WordVectors([w + "_" for w in words], x), other)
     out = str(tmp_path / "d.json")
     result = run_serkit("eval-embeddings", str(tmp_path / "missing.bin"), str(src), "--out", out)
     lines = [line for line in result.stderr.splitlines() if line.strip()]

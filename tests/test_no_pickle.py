@@ -25,7 +25,8 @@ from test_trainer import TINY_CONFIG, make_task
 
 from serkit.cli import app as cli_app
 from serkit.cli import main
-from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
+from serkit.text.embeddings_io import save_vectors
+from serkit.text.word_vectors import WordVectors
 from serkit.training import trainer
 
 
@@ -80,7 +81,7 @@ def world(tmp_path_factory) -> dict:
     good = {}
     for name in ("src", "tgt"):
         vectors = rng.standard_normal((3, 8)).astype(np.float32)
-        kv = make_keyed_vectors(["hello", "there", "world"], vectors)
+        kv = WordVectors(["hello", "there", "world"], vectors)
         good[name] = save_vectors(kv, root / f"{name}.bin")
     task = make_task(root / "task", {**TINY_CONFIG, "train": {**TINY_CONFIG["train"], "epochs": 1}})
     cwd = os.getcwd()

@@ -21,7 +21,8 @@ from test_trainer import train_in_process
 from serkit import datadir, metrics, scoring
 from serkit.features.extract import extract_features
 from serkit.model_dir import open_model
-from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
+from serkit.text.embeddings_io import save_vectors
+from serkit.text.word_vectors import WordVectors
 
 CONFIG = {
     "model": {"name": "mean_pool", "hidden": [16]},
@@ -50,7 +51,7 @@ def recipe(tmp_path_factory) -> Path:
     extract_features(root / "data" / "all", root / "feats" / "all_pyaa34.h5", "pyaa34",
                      {"window": 0.05, "step": 0.025})  # fmt: skip
     rng = np.random.default_rng(0)
-    vectors = make_keyed_vectors(["hello", "there", "world"], rng.normal(size=(3, 8)).astype(np.float32))
+    vectors = WordVectors(["hello", "there", "world"], rng.normal(size=(3, 8)).astype(np.float32))
     save_vectors(vectors, root / "exp" / "emb" / "w2v.bin")
     (root / "conf").mkdir()
     (root / "conf" / "tiny.yaml").write_text(yaml.safe_dump(CONFIG))

@@ -20,7 +20,8 @@ from serkit.embeddings.alignment import (
 )
 from serkit.errors import SerkitError
 from serkit.store import StoreWriter
-from serkit.text.embeddings_io import load_vectors, make_keyed_vectors, save_vectors
+from serkit.text.embeddings_io import load_vectors, save_vectors
+from serkit.text.word_vectors import WordVectors
 from serkit.training import config as configs
 from serkit.training.streams import label_frame, open_streams, word_frames
 
@@ -60,7 +61,7 @@ def make_data(root: Path, set_name: str = "train") -> Path:
             words = [w for _, _, w in CTM.get(utt, [])]
             rows = np.stack([vector(w) for w in words]) if words else np.zeros((0, DIM), np.float32)
             writer.put(utt, rows, {"words": words})
-    save_vectors(make_keyed_vectors(VOCAB, SPACE), root / "space.bin")
+    save_vectors(WordVectors(VOCAB, SPACE), root / "space.bin")
     return path
 
 
@@ -140,7 +141,7 @@ def test_instance_and_lookup_paths_agree_when_the_vectors_do(tmp_path: Path) -> 
 
 def test_lookup_oov_is_zero_by_default_or_seeded_random(tmp_path: Path) -> None:
     data = make_data(tmp_path)
-    save_vectors(make_keyed_vectors(VOCAB[1:], SPACE[1:]), tmp_path / "no_hallo.bin")
+    save_vectors(WordVectors(VOCAB[1:], SPACE[1:]), tmp_path / "no_hallo.bin")
     zero = streams(tmp_path, data, kv=str(tmp_path / "no_hallo.bin"))["u1"]
     assert not zero[:3].any() and np.array_equal(zero[3], vector("ja"))
     random = streams(tmp_path, data, kv=str(tmp_path / "no_hallo.bin"), oov="random")["u1"]

@@ -212,10 +212,11 @@ def write_store(path: Path, arrays: dict[str, np.ndarray]) -> Path:
 
 
 def test_word_stream_looks_words_up_in_a_kv_file(tmp_path: Path) -> None:
-    from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
+    from serkit.text.embeddings_io import save_vectors
+    from serkit.text.word_vectors import WordVectors
 
     vectors = np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32)
-    save_vectors(make_keyed_vectors(["good", "bad"], vectors), tmp_path / "w2v.bin")
+    save_vectors(WordVectors(["good", "bad"], vectors), tmp_path / "w2v.bin")
     text = {"u1": "good good unknown bad", "u2": "bad"}
     data = make_dir(tmp_path / "data" / "train", {"u1": 1, "u2": 0}, text)
     write_store(tmp_path / "train.h5", {"u1": np.zeros((4, 2)), "u2": np.zeros((2, 2))})
@@ -246,7 +247,7 @@ def test_word_stream_looks_words_up_in_a_kv_file(tmp_path: Path) -> None:
     # The train and dev sets' streams share one read of the file; a rewritten file is read again.
     again = EmotionDataset(data, specs["data"]["streams"], task)
     assert again.streams[1].space is dataset.streams[1].space
-    grown = make_keyed_vectors(["good", "bad", "new"], np.eye(3, dtype=np.float32))
+    grown = WordVectors(["good", "bad", "new"], np.eye(3, dtype=np.float32))
     save_vectors(grown, tmp_path / "w2v.bin")
     fresh = EmotionDataset(data, specs["data"]["streams"], task)
     assert "new" in fresh.streams[1].space.key_to_index and "new" not in dataset.streams[1].space.key_to_index
@@ -391,10 +392,11 @@ def test_speaker_normalisation_removes_each_speakers_level(tmp_path: Path) -> No
 
 
 def test_vocabulary_normalisation_of_word_vectors(tmp_path: Path) -> None:
-    from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
+    from serkit.text.embeddings_io import save_vectors
+    from serkit.text.word_vectors import WordVectors
 
     vectors = np.array([[1.0, 10.0], [3.0, 10.5], [5.0, 9.5]], dtype=np.float32)  # one common direction
-    save_vectors(make_keyed_vectors(["a", "b", "c"], vectors), tmp_path / "w.bin")
+    save_vectors(WordVectors(["a", "b", "c"], vectors), tmp_path / "w.bin")
     data = datadir.DataDir(text={"u1": "a b zz c"}, path=tmp_path)
     spec = {
         "name": "w", "kv": str(tmp_path / "w.bin"), "text": "text", "max_words": None, "oov": "zero",

@@ -627,13 +627,14 @@ def save_alignment(result: Alignment, out_dir: str | Path, config: AlignConfig) 
     ``metrics.json`` and ``normalization.npz`` (``normalize``, the steps, and ``src_means``, the source
     mean removed at each ``center`` step): what maps a source vector that is not in the source file
     (a word instance) as ``aligned.bin``'s rows were mapped, ``apply_normalization`` then Wᵀ."""
-    from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
+    from serkit.text.embeddings_io import save_vectors
+    from serkit.text.word_vectors import WordVectors
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     np.save(out_dir / "mapping.npy", result.mapping.astype(np.float32))
-    save_vectors(make_keyed_vectors(result.src_words, result.mapped), out_dir / "aligned.bin")
-    save_vectors(make_keyed_vectors(result.tgt_words, result.target), out_dir / "target.bin")
+    save_vectors(WordVectors(result.src_words, result.mapped), out_dir / "aligned.bin")
+    save_vectors(WordVectors(result.tgt_words, result.target), out_dir / "target.bin")
     if result.src_means is not None:
         steps = np.array(config.normalize)
         np.savez(out_dir / "normalization.npz", normalize=steps, src_means=result.src_means)

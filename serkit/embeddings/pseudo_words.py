@@ -352,7 +352,8 @@ def train_pseudo_words(
     """Train on the word instances of ``data_dir``; write ``pw.bin``, the model and the records."""
     from gensim.models import Word2Vec
 
-    from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
+    from serkit.text.embeddings_io import save_vectors
+    from serkit.text.word_vectors import WordVectors
 
     began = time.perf_counter()
     config = config or PseudoWordConfig()
@@ -413,7 +414,7 @@ def train_pseudo_words(
         config, data.mean, data.var, vector_mean, vector_std, centroids, pseudo, reference, maps, group_means
     )
     model.save(out_dir)
-    save_vectors(make_keyed_vectors(vocabulary, table), out_dir / VECTORS_FILE)
+    save_vectors(WordVectors(vocabulary, table), out_dir / VECTORS_FILE)
     return TrainResult(out_dir, vocabulary, len(centroids), time.perf_counter() - began)
 
 

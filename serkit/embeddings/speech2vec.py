@@ -333,10 +333,11 @@ def _train(data_dir, store_path, out_dir: Path, config: Speech2VecConfig, device
     save_model(model, data, config, out_dir / MODEL_FILE)
     write_curve(curve, out_dir)
     embeddings = embed_instances(model, data, device)
-    from serkit.text.embeddings_io import make_keyed_vectors, save_vectors
+    from serkit.text.embeddings_io import save_vectors
+    from serkit.text.word_vectors import WordVectors
 
     save_vectors(
-        make_keyed_vectors(vocabulary, word_vectors(data.words, embeddings, vocabulary)),
+        WordVectors(vocabulary, word_vectors(data.words, embeddings, vocabulary)),
         out_dir / VECTORS_FILE,
     )
     return TrainResult(out_dir, curve, vocabulary, start_epoch)

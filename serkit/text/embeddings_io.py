@@ -6,7 +6,12 @@ Decisions (no source settles them):
 - serkit stores an embedding space as word2vec binary (``.bin``: a ``count dim`` header line, then
   per word its UTF-8 spelling, a space and ``dim`` little-endian float32 values; the layout of
   gensim's ``save_word2vec_format(binary=True)`` and of the original C tool). It is data only:
-  nothing in it can run code (DESIGN §3). In memory it is a gensim ``KeyedVectors``.
+  nothing in it can run code (DESIGN §3). In memory it is a :class:`serkit.text.word_vectors.WordVectors`,
+  read and written with numpy alone (gensim is imported only where Word2Vec is trained).
+- A word2vec binary file is read as gensim's ``load_word2vec_format(binary=True)`` reads it: a word
+  is the bytes up to the next space, UTF-8, with leading newlines dropped (the C tool ends each
+  vector with one); a repeated word keeps its first vector; bytes after the last vector are ignored
+  by the reader (the size check below refuses more than one newline per vector).
 - A pickle (first byte 0x80, or a ``.kv``/``.pkl``/``.pickle``/``.model`` name: gensim's native
   ``KeyedVectors.save``) is never loaded: unpickling a crafted file runs its code. The error says
   how to convert a trusted one once.
@@ -37,24 +42,13 @@ import numpy as np
 
 from serkit.errors import SerkitError
 from serkit.text.normalize import tokenize
+from serkit.text.word_vectors import WordVectors
 from serkit.tmpfiles import remove_stale, tmp_name
 
 GLOVE6B50 = "glove6b50"
 FORMATS = ("auto", "word2vec", "word2vec-bin", "glove", GLOVE6B50)
 PICKLE_SUFFIXES = (".kv", ".pkl", ".pickle", ".model")
 PICKLE_FORMATS = ("kv", "pickle", "gensim")
-
-
-def make_keyed_vectors(words: Sequence[str], vectors: np.ndarray):
-    """A gensim ``KeyedVectors`` holding ``vectors`` (float32) under ``words``, in that order."""
-    from gensim.models import KeyedVectors
-
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if vectors.ndim != 2 or len(vectors) != len(words):
-        raise ValueError(f"{len(words)} words but vectors of shape {vectors.shape}")
-    kv = KeyedVectors(vectors.shape[1], count=0)
-    kv.add_vectors(list(words), vectors)
-    return kv
 
 
 def pickle_error(path: str | Path) -> SerkitError:
@@ -94,7 +88,7 @@ def _check_words(words: Sequence[str], path: Path) -> None:
             )
 
 
-def _write_word2vec(kv, path: Path, binary: bool) -> None:
+def _write_word2vec(kv: WordVectors, path: Path, binary: bool) -> None:
     """``kv`` in word2vec format (header ``count dim``), in index order, atomically."""
     words = list(kv.index_to_key)
     _check_words(words, path)
@@ -115,7 +109,7 @@ def _write_word2vec(kv, path: Path, binary: bool) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def save_vectors(kv, path: str | Path) -> Path:
+def save_vectors(kv: WordVectors, path: str | Path) -> Path:
     """Save ``kv`` as word2vec binary at ``path`` (serkit's ``.bin``), atomically."""
     path = Path(path)
     _check_output_name(path)
@@ -123,10 +117,32 @@ def save_vectors(kv, path: str | Path) -> Path:
     return path
 
 
-def _read_binary(path: Path, limit: int | None = None):
-    """A word2vec binary file as ``KeyedVectors`` (gensim's reader, which unpickles nothing)."""
-    from gensim.models import KeyedVectors
+def _parse_binary(data: bytes, limit: int | None) -> WordVectors:
+    """The vectors of word2vec binary ``data`` (the first ``limit``, if given), read as gensim reads them."""
+    line_end = data.find(b"\n")
+    header = data[: len(data) if line_end < 0 else line_end + 1]
+    count, dim = (int(x) for x in header.decode("utf-8").split())  # ValueError unless two integers
+    if count < 0 or dim < 0:
+        raise ValueError(f"a negative number in the header {header.decode().strip()!r}")
+    if limit:
+        count = min(count, limit)
+    width = 4 * dim
+    words: dict[str, int] = {}  # word → byte offset of its vector; a repeated word keeps the first
+    start = len(header)
+    for _ in range(count):
+        space = data.find(b" ", start)
+        if space < 0 or len(data) - (space + 1) < width:
+            raise EOFError("unexpected end of input; is count incorrect or file otherwise damaged?")
+        words.setdefault(data[start:space].decode("utf-8").lstrip("\n"), space + 1)
+        start = space + 1 + width
+    vectors = np.empty((len(words), dim), dtype=np.float32)
+    for row, offset in enumerate(words.values()):
+        vectors[row] = np.frombuffer(data, dtype="<f4", count=dim, offset=offset)
+    return WordVectors(words, vectors)
 
+
+def _read_binary(path: Path, limit: int | None = None) -> WordVectors:
+    """A word2vec binary file as :class:`WordVectors` (data only: nothing is unpickled)."""
     if not path.is_file():
         raise SerkitError("embedding file not found", path=path, hint="train or import embeddings first")
     refuse_pickle(path)
@@ -137,8 +153,8 @@ def _read_binary(path: Path, limit: int | None = None):
             hint="embedding files are word2vec binary; import-embeddings converts text files",
         )
     try:
-        kv = KeyedVectors.load_word2vec_format(str(path), binary=True, limit=limit)
-    except Exception as exc:  # gensim raises many types for a bad file
+        kv = _parse_binary(path.read_bytes(), limit)
+    except (ValueError, EOFError) as exc:  # UnicodeDecodeError is a ValueError
         reason = _binary_damage(path) or f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
         raise SerkitError(
             f"not a word2vec binary file, or a damaged one ({reason})",
@@ -186,8 +202,8 @@ def _binary_damage(path: Path) -> str:
     return ""
 
 
-def load_vectors(path: str | Path):
-    """Load serkit's embedding file (word2vec binary) as ``KeyedVectors``; refuse pickles.
+def load_vectors(path: str | Path) -> WordVectors:
+    """Load serkit's embedding file (word2vec binary) as :class:`WordVectors`; refuse pickles.
 
     Every failure is one :class:`SerkitError` naming the file.
     """
@@ -307,11 +323,14 @@ def normalize_vocabulary(words: Sequence[str], vectors: np.ndarray) -> tuple[lis
     return list(keep), vectors[list(keep.values())]
 
 
-def read_embeddings(source: str | Path, fmt: str = "auto", limit: int | None = None, normalize: bool = True):
-    """Load embeddings from ``source`` (see :data:`FORMATS`) as gensim ``KeyedVectors``.
+def read_embeddings(
+    source: str | Path, fmt: str = "auto", limit: int | None = None, normalize: bool = True
+) -> WordVectors:
+    """Load embeddings from ``source`` (see :data:`FORMATS`) as :class:`WordVectors`.
 
     ``limit`` keeps the first N entries of the file (the most frequent, in frequency-sorted files),
-    counted before normalisation. Pickles are refused (:func:`refuse_pickle`).
+    counted before normalisation; a word that occurs twice keeps its first vector. Pickles are
+    refused (:func:`refuse_pickle`).
     """
     if fmt in PICKLE_FORMATS:
         raise pickle_error(source)
@@ -331,9 +350,14 @@ def read_embeddings(source: str | Path, fmt: str = "auto", limit: int | None = N
         words, vectors = _read_text(path, header=fmt == "word2vec", limit=limit)
     if normalize:
         words, vectors = normalize_vocabulary(words, vectors)
+    else:
+        first: dict[str, int] = {}
+        for i, word in enumerate(words):
+            first.setdefault(word, i)
+        words, vectors = list(first), vectors[list(first.values())]
     if not words:
         raise SerkitError("no word left after normalisation", path=source, hint="try --no-normalize")
-    return make_keyed_vectors(words, vectors)
+    return WordVectors(words, vectors)
 
 
 def _check_output_name(path: Path) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from serkit import datadir
 from serkit.errors import SerkitError
 from serkit.text.normalize import tokenize
+from serkit.text.word_vectors import WordVectors
 
 
 def read_sentences(data_dirs: Sequence[str | Path], text_file: str = "text") -> list[list[str]]:
@@ -53,7 +54,7 @@ def train_word2vec(
     text_file: str = "text",
     command: str = "",
 ):
-    """Train gensim Word2Vec on the data dirs' transcripts; return its ``KeyedVectors``.
+    """Train gensim Word2Vec on the data dirs' transcripts; return its vectors as :class:`WordVectors`.
 
     With ``out_dir``: save them as ``out_dir/w2v.bin`` with the records ``config.yaml`` (the
     settings, by ``serkit train-word2vec`` option name), ``cmd.txt`` and ``env.txt``.
@@ -70,6 +71,7 @@ def train_word2vec(
     if len(model.wv) == 0:
         raise SerkitError(f"no word occurs {min_count} times", path=data_dirs[0], hint="lower --min-count")
     model.train(sentences, total_examples=len(sentences), epochs=epochs)
+    vectors = WordVectors.from_gensim(model.wv)
     if out_dir is not None:
         from serkit.experiment import write_records
         from serkit.text.embeddings_io import save_vectors
@@ -77,5 +79,5 @@ def train_word2vec(
         options = {"dim": dim, "window": window, "min_count": min_count, "sg": sg, "epochs": epochs}
         options.update(seed=seed, workers=workers, text=text_file)
         write_records(out_dir, options, command)
-        save_vectors(model.wv, Path(out_dir) / VECTORS_FILE)
-    return model.wv
+        save_vectors(vectors, Path(out_dir) / VECTORS_FILE)
+    return vectors

@@ -260,8 +260,9 @@ class WordStream:
 
     @property
     def space(self):
-        """The file's ``KeyedVectors``, read once per process and shared by every stream of the process
-        that reads the same unchanged file (the training and dev sets' streams: GloVe 6B takes seconds)."""
+        """The file's :class:`~serkit.text.word_vectors.WordVectors`, read once per process and shared
+        by every stream of the process that reads the same unchanged file (the training and dev sets'
+        streams: GloVe 6B takes seconds)."""
         if self._space is None or self._pid != os.getpid():
             from serkit.text.embeddings_io import load_vectors
 
