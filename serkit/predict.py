@@ -325,7 +325,7 @@ def _embed_words(
     source: ModelSource, name: str, data: DataDir, data_dir: Path, work: Path, failed: set[str]
 ) -> Path:
     """Word-instance vectors of every input from its audio, by the model's own embedder."""
-    from serkit.embeddings import pseudo_words, speech2vec
+    from serkit.embeddings import pseudo_words
     from serkit.features.extract import extract_part
     from serkit.features.extractors import make_extractor
 
@@ -337,6 +337,8 @@ def _embed_words(
     if pseudo_words.is_model_dir(model_dir):
         pseudo_words.embed_words(model_dir, data_dir, mfcc, out)
     else:
+        from serkit.embeddings import speech2vec  # torch: only for a Speech2Vec model
+
         speech2vec.embed_words(model_dir, data_dir, mfcc, out, "cpu")
     return out
 

@@ -240,12 +240,14 @@ def embed_words_command(
 
     Example: serkit embed-words exp/emb/s2v data/test feats/all_word-mfcc.h5 feats/test_s2v.h5
     """
-    from serkit.embeddings import pseudo_words, speech2vec
+    from serkit.embeddings import pseudo_words
 
     writable_file(out, "output store")
     if pseudo_words.is_model_dir(model_dir):
         count = pseudo_words.embed_words(model_dir, data_dir, store, out)
     else:
+        from serkit.embeddings import speech2vec  # torch: only for a Speech2Vec model
+
         count = speech2vec.embed_words(model_dir, data_dir, store, out, device)
     console.print(f"wrote {out}: {count} word instances", highlight=False)
 
