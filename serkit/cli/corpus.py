@@ -9,7 +9,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from serkit.cli.app import app, console
-from serkit.corpora.mini import generate_mini_corpus
 
 
 @app.command("make-mini-corpus")
@@ -30,6 +29,8 @@ def make_mini_corpus(
 
     Example: serkit make-mini-corpus --layout iemocap --size tiny --nj 2 mini/iemocap
     """
+    from serkit.corpora.mini import generate_mini_corpus
+
     with Progress(
         TextColumn(f"[bold]{layout}[/] {size}"),
         BarColumn(),
