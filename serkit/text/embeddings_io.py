@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import mmap
 import os
 import shlex
 from collections.abc import Sequence
@@ -117,7 +118,7 @@ def save_vectors(kv: WordVectors, path: str | Path) -> Path:
     return path
 
 
-def _parse_binary(data: bytes, limit: int | None) -> WordVectors:
+def _parse_binary(data: bytes | mmap.mmap, limit: int | None) -> WordVectors:
     """The vectors of word2vec binary ``data`` (the first ``limit``, if given), read as gensim reads them."""
     line_end = data.find(b"\n")
     header = data[: len(data) if line_end < 0 else line_end + 1]
@@ -153,7 +154,12 @@ def _read_binary(path: Path, limit: int | None = None) -> WordVectors:
             hint="embedding files are word2vec binary; import-embeddings converts text files",
         )
     try:
-        kv = _parse_binary(path.read_bytes(), limit)
+        with path.open("rb") as f:
+            if path.stat().st_size == 0:
+                kv = _parse_binary(b"", limit)
+            else:  # mapped, not read: --limit reads only the head of a large file
+                with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    kv = _parse_binary(data, limit)
     except (ValueError, EOFError) as exc:  # UnicodeDecodeError is a ValueError
         reason = _binary_damage(path) or f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
         raise SerkitError(
