@@ -177,9 +177,13 @@ def write_records(out_dir: str | Path, config: dict | str, command: str = "", **
 
 
 def environment(**extra) -> str:
-    """``env.txt``: date, host, versions, git hash and ``extra`` (device, ...); one ``key: value`` a line."""
-    import torch
+    """``env.txt``: date, host, versions, git hash and ``extra`` (device, ...); one ``key: value`` a line.
 
+    CUDA is reported by a command that loaded torch; one that did not (Word2Vec, pseudo-words) is not
+    made to import it (seconds) for the record: torch's installed version, CUDA "not checked".
+    """
+    torch = sys.modules.get("torch")
+    unchecked = "not checked (the command does not use torch)"
     repo = Path(serkit.__file__).resolve().parents[1]
     git = _git(repo, "rev-parse", "HEAD") or "unknown (not a git checkout)"
     dirty = _git(repo, "status", "--porcelain", "--untracked-files=no")
@@ -190,9 +194,9 @@ def environment(**extra) -> str:
         "platform": platform.platform(),
         "serkit": serkit.__version__,
         "git": git + (" (with uncommitted changes)" if dirty else ""),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda or "none",
-        "cuda_available": torch.cuda.is_available(),
+        "torch": torch.__version__ if torch else _version("torch"),
+        "cuda": (torch.version.cuda or "none") if torch else unchecked,
+        "cuda_available": torch.cuda.is_available() if torch else unchecked,
         **{name: _version(name) for name in ("numpy", "scikit-learn", "gensim", "h5py", "typer", "rich")},
         **extra,
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,13 @@ def test_importing_the_embeddings_package_imports_none_of_its_modules(tmp_path: 
     code = "import serkit.cli, serkit.embeddings\nfrom serkit.embeddings import pseudo_words, word_instances"
     assert _imported_by(code, tmp_path) == []
     assert _imported_by("from serkit.embeddings import Speech2VecConfig", tmp_path) == ["torch"]
+
+
+def test_the_records_of_a_command_without_torch_do_not_import_it(tmp_path: Path) -> None:
+    code = "from serkit.experiment import write_records\nwrite_records('out', {'dim': 50}, 'serkit x')"
+    assert _imported_by(code, tmp_path) == []
+    env = (tmp_path / "out" / "env.txt").read_text()
+    assert f"torch: {version('torch')}\n" in env and "cuda: not checked" in env
 
 
 @pytest.mark.parametrize(
