@@ -90,3 +90,32 @@ def test_balanced_class_weights() -> None:
     weights = class_weights("balanced", [0, 0, 0, 1], 2)
     assert weights.tolist() == pytest.approx([4 / (2 * 3), 4 / (2 * 1)])
     assert class_weights(None, [0, 1], 2) is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_classification_metrics_equal_scikit_learns(seed: int) -> None:
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    rng = np.random.default_rng(seed)
+    classes = ["a", "b", "c", "d", "e"]
+    n = int(rng.integers(1, 60))
+    reference = rng.integers(0, 4, n)  # class e never in the reference
+    predicted = rng.choice([0, 1, 2, 4], n)  # class d never predicted
+    got = metrics.classification_metrics(reference, predicted, classes)
+    labels = list(range(len(classes)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        reference, predicted, labels=labels, zero_division=0
+    )
+    present = support > 0
+    assert got["wa"] == float(accuracy_score(reference, predicted))
+    assert got["ua"] == float(recall[present].mean()) and got["f1"] == float(f1[present].mean())
+    assert got["confusion"] == confusion_matrix(reference, predicted, labels=labels).tolist()
+    for i, name in enumerate(classes):
+        assert got["per_class"][name] == {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+    with pytest.raises(ValueError, match="class indices"):
+        metrics.classification_metrics([0, 5], [0, 1], classes)
