@@ -85,12 +85,6 @@ def audio_info(entry: WavEntry) -> tuple[int, float]:
     return rate, duration
 
 
-def audio_subtype(entry: WavEntry) -> str:
-    """The sample format soundfile reports (``PCM_16``, ``FLOAT``, ...)."""
-    with _open(entry) as f:
-        return f.subtype
-
-
 def read_audio(
     entry: WavEntry | str | Path, dtype: str = "float64", mono: bool = True
 ) -> tuple[np.ndarray, int]:
