@@ -912,8 +912,14 @@ def split_even(data: DataDir, parts: int) -> list[DataDir]:
             path=data.path,
             hint=f"use --nj {max(1, len(utts))} or fewer",
         )
-    bounds = [round(i * len(utts) / parts) for i in range(parts + 1)]
+    bounds = split_bounds(len(utts), parts)
     return [subset(data, utts[bounds[i] : bounds[i + 1]]) for i in range(parts)]
+
+
+def split_bounds(count: int, parts: int) -> list[int]:
+    """Where :func:`split_even` cuts ``count`` utterances into ``parts``: part n (from 1) is
+    ``[bounds[n - 1], bounds[n])``."""
+    return [round(i * count / parts) for i in range(parts + 1)]
 
 
 def write_labels(

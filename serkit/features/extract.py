@@ -234,8 +234,8 @@ def _extract_parallel(
 def _job_part(spec: dict, job: int, extractor: Extractor) -> datadir.DataDir:
     """Job ``job``'s contiguous share of the spec's utterances (as :func:`datadir.split_even`),
     read from the data dir, which must still hold them as the spec saw them."""
-    utts, nj = spec["utts"], spec["nj"]
-    first, stop = round((job - 1) * len(utts) / nj), round(job * len(utts) / nj)
+    utts = spec["utts"]
+    first, stop = datadir.split_bounds(len(utts), spec["nj"])[job - 1 : job + 1]
     data = datadir.load(spec["data_dir"], allow_pipes=spec["allow_pipes"], files=extractor.data_files)
     for utt, field in zip(utts[first:stop], spec["data"][first:stop], strict=True):
         entry = data.wav_scp.get(utt)
