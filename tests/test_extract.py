@@ -18,7 +18,8 @@ import soundfile as sf
 from conftest import make_data_dir, run_serkit
 from fuzzing import assert_one_clear_line, assert_unchanged, snapshot
 
-from serkit import jobs, store
+from serkit import datadir, jobs, store
+from serkit.errors import SerkitError
 from serkit.features import extract
 
 
@@ -372,3 +373,24 @@ def test_waveform_follows_the_label_grid_in_parallel_jobs(tmp_path: Path) -> Non
     extract.extract_features(data, tmp_path / "two.h5", "waveform", {}, nj=2)
     _same_store(tmp_path / "one.h5", tmp_path / "two.h5")
     assert [store.FeatureStore(tmp_path / "two.h5").shape(u)[0] for u in utts] == [7, 8, 9, 10]
+
+
+@pytest.mark.parametrize("group", [{"WRITE_GROUP_UTTS": 2}, {"WRITE_GROUP_BYTES": 1}])
+def test_utterances_written_in_groups_are_each_its_own_frames(tmp_path: Path, monkeypatch, group) -> None:
+    """Groups that end by count or by size, around an utterance that fails: every other utterance
+    is written, with the frames computing it alone gives."""
+    for name, value in group.items():
+        monkeypatch.setattr(extract, name, value)
+    data = make_data_dir(tmp_path, n=7, seconds=0.6)
+    broken = Path((data / "wav.scp").read_text().splitlines()[3].split()[1])
+    broken.write_bytes(b"RIFF garbage")
+    options = {"window": 0.02, "step": 0.01}
+    with pytest.raises(SerkitError, match="1 of 7 utterances failed"):
+        extract.extract_features(data, tmp_path / "f.h5", "pyaa34", options)
+    loaded = datadir.load(data)
+    alone = extract.make_extractor("pyaa34", options)
+    alone.prepare(loaded)
+    written = store.FeatureStore(tmp_path / "f.h5")
+    assert written.keys() == [utt for i, utt in enumerate(loaded.utts) if i != 3]
+    for utt in written.keys():
+        assert written[utt].tobytes() == alone.compute(utt, loaded)[0].astype(np.float32).tobytes(), utt

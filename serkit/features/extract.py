@@ -63,6 +63,21 @@ def _progress(description: str, total: int, show: bool) -> Iterator[Callable[[],
         yield lambda: progress.advance(task)
 
 
+#: Utterances are computed in groups, then written together: alternating one computation with one
+#: HDF5 write made each of the two slower (20% more time per utterance at 20/10 ms, measured with
+#: 6,000 mini-corpus utterances), as each evicts what the other keeps in the CPU's caches. A group
+#: ends at this many utterances or at WRITE_GROUP_BYTES of features, whichever comes first.
+WRITE_GROUP_UTTS = 32
+WRITE_GROUP_BYTES = 8 << 20
+
+
+def _put_all(writer: store.StoreWriter, pending: list[tuple[str, tuple]]) -> None:
+    """Write the computed utterances of ``pending`` in order and empty it."""
+    for utt, result in pending:
+        writer.put(utt, *result)
+    pending.clear()
+
+
 def extract_part(
     data: datadir.DataDir, out: Path, extractor: Extractor, show_progress: bool = True
 ) -> list[str]:
@@ -70,6 +85,8 @@ def extract_part(
     failed: list[str] = []
     skipped: list[str] = []
     first_failure = ""
+    pending: list[tuple[str, tuple]] = []  # computed, not yet written (see WRITE_GROUP_UTTS)
+    pending_bytes = 0
     extractor.prepare(data)
     with store.StoreWriter(out, finalize=extractor.finalize, **extractor.store_header()) as writer:
         with _progress(f"{extractor.feature_type} {out.name}", len(data), show_progress) as advance:
@@ -86,8 +103,13 @@ def extract_part(
                     if result is None:
                         skipped.append(utt)
                     else:
-                        writer.put(utt, *result)
+                        pending.append((utt, result))
+                        pending_bytes += result[0].nbytes
+                        if pending_bytes >= WRITE_GROUP_BYTES or len(pending) >= WRITE_GROUP_UTTS:
+                            _put_all(writer, pending)
+                            pending_bytes = 0
                 advance()
+            _put_all(writer, pending)
         writer.set_attr("failed_utterances", json.dumps(failed))
         writer.set_attr("skipped_utterances", json.dumps(skipped))
         writer.set_attr("first_failure", first_failure)
