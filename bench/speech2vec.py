@@ -2,11 +2,14 @@
 
 Synthesises a corpus of word instances with the length distribution of the mini IEMOCAP corpus
 (median 20 frames, 95th percentile ~55, capped at 64) in utterances of 8 words, and times skip-gram
-training steps (window 3, 50-d, batch 64 centre instances, Adam) after a warm-up. Prints one line
+training steps (window 3, 50-d, batch 64 centre instances, Adam) after a warm-up, as
+``train-speech2vec --threads N`` runs them (N threads, each computing a part of every batch on one
+core: ``batch_gradients``). Prints one line
 per device: ``device=<cpu|cuda> threads=<n> instances_per_s=<x> segments_per_s=<y>``; CUDA is
 measured when a GPU is visible. A word instance is one centre word encoded once and its ≤ 6
 neighbours decoded. On the CPU the same steps are also timed with ``batch_loss_reference`` (the
-loss computed as the paper states it: packed encoder, one decoded segment per pair), and the last
+loss computed as the paper states it: packed encoder, one decoded segment per pair; one batch on
+N intra-op threads), and the last
 line is ``ratio=<serkit / reference> loss_rel_diff=<on the first batch>``.
 
     python bench/speech2vec.py [--instances 4000] [--steps 30] [--threads 1] [--batch-size 64]
@@ -20,7 +23,7 @@ import time
 import numpy as np
 import torch
 
-from serkit.embeddings.speech2vec import Speech2Vec, batch_loss, batch_loss_reference
+from serkit.embeddings.speech2vec import Speech2Vec, batch_gradients, batch_loss, batch_loss_reference
 from serkit.embeddings.word_instances import WordInstances
 
 
@@ -36,8 +39,18 @@ def synthetic_instances(n: int, seed: int = 0, max_frames: int = 64) -> WordInst
 
 
 def throughput(
-    data: WordInstances, device: torch.device, steps: int, batch_size: int, reference: bool = False
+    data: WordInstances,
+    device: torch.device,
+    steps: int,
+    batch_size: int,
+    threads: int,
+    reference: bool = False,
 ) -> tuple[float, float]:
+    """Instances and segments per second. serkit's training on the CPU: ``threads`` threads each
+    computing a part of every batch on one core (``batch_gradients``); the reference: one batch
+    on ``threads`` intra-op threads, as PyTorch runs it."""
+    workers = threads if device.type == "cpu" and not reference else 1
+    torch.set_num_threads(1 if workers > 1 else threads)
     torch.manual_seed(0)
     model = Speech2Vec(13, 50).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -49,10 +62,10 @@ def throughput(
         if reference:
             loss = batch_loss_reference(model, data, centres, neighbours, "skipgram")
             segments = int((neighbours[centres] >= 0).sum())
+            optimizer.zero_grad()
+            loss.backward()
         else:
-            loss, segments = batch_loss(model, data, centres, neighbours, "skipgram", device)
-        optimizer.zero_grad()
-        loss.backward()
+            _, segments = batch_gradients(model, data, centres, neighbours, "skipgram", device, workers)
         optimizer.step()
         return segments
 
@@ -81,7 +94,7 @@ def main() -> None:
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     first = 0.0
     for device in devices:
-        per_s, seg_per_s = throughput(data, device, args.steps, args.batch_size)
+        per_s, seg_per_s = throughput(data, device, args.steps, args.batch_size, args.threads)
         first = first or per_s
         print(
             f"device={device.type} threads={args.threads} batch={args.batch_size} "
@@ -91,7 +104,7 @@ def main() -> None:
     if len(devices) == 1:
         print("cuda: no GPU visible, not measured")
     reference, _ = throughput(
-        data, torch.device("cpu"), max(3, args.steps // 3), args.batch_size, reference=True
+        data, torch.device("cpu"), max(3, args.steps // 3), args.batch_size, args.threads, reference=True
     )
     print(f"device=cpu threads={args.threads} reference instances_per_s={reference:.0f}")
     print(f"ratio={first / reference:.2f} loss_rel_diff={loss_difference(data, args.batch_size):.2e}")

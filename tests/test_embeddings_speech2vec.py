@@ -149,6 +149,30 @@ def test_batch_loss_and_gradients_equal_the_per_pair_definition(mode: str) -> No
         assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * float(want.abs().max()))
 
 
+@pytest.mark.parametrize("mode", ["skipgram", "cbow"])
+@pytest.mark.parametrize("workers", [2, 3])
+def test_batch_gradients_of_parts_on_threads_are_the_batch_gradients(mode: str, workers: int) -> None:
+    """The batch cut into parts computed on threads: the batch's loss and gradients to float
+    rounding, and bit for bit the same on a second call."""
+    data = _synthetic_instances()
+    neighbours = data.neighbours(3)
+    centres = np.random.default_rng(2).permutation(len(data))[:64]
+    torch.manual_seed(0)
+    model = s2v.Speech2Vec(13, 50)
+    params = list(model.parameters())
+    cpu = torch.device("cpu")
+    loss, segments = s2v.batch_gradients(model, data, centres, neighbours, mode, cpu)
+    whole = [p.grad for p in params]
+    runs = []
+    for _ in range(2):
+        got_loss, got_segments = s2v.batch_gradients(model, data, centres, neighbours, mode, cpu, workers)
+        assert got_segments == segments and abs(got_loss - loss) <= 1e-5 * loss
+        runs.append([p.grad for p in params])
+    for got, want, again in zip(runs[0], whole, runs[1], strict=True):
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5 * float(want.abs().max()))
+        assert torch.equal(got, again)
+
+
 def test_batch_pads_and_marks_missing_instances() -> None:
     data = _synthetic_instances(20)
     ids = np.array([[3, -1], [0, 5]])

@@ -172,7 +172,10 @@ def train_speech2vec_command(
     min_count: int = typer.Option(1, help="Ignore words with fewer instances."),
     seed: int = typer.Option(0, help="Random seed."),
     device: str = typer.Option("auto", help="auto (CUDA if available), cpu or cuda[:N]."),
-    threads: int = typer.Option(1, help="CPU threads (0: torch default)."),
+    threads: int = typer.Option(
+        1,
+        help="CPU threads, each computing a part of every batch (0: torch's count); weights depend on it.",
+    ),
 ) -> None:
     """Train Speech2Vec (Chung & Glass 2018) on word MFCC segments; resumes from OUT_DIR.
 

@@ -29,9 +29,11 @@ settings resumes, and changing only ``epochs`` extends a finished run.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -66,7 +68,7 @@ class Speech2VecConfig:
     min_count: int = 1
     seed: int = 0
     device: str = "auto"
-    threads: int = 1  # CPU intra-op threads (0: torch's default)
+    threads: int = 1  # CPU threads, each computing a part of every batch (0: torch's thread count)
 
     def check(self) -> None:
         if self.dim < 2 or self.dim % 2:
@@ -131,9 +133,18 @@ def batch_loss(
         # neighbour is the first frames of the one it generates for any other neighbour of the same
         # centre: each centre is decoded once, as long as its longest neighbour, and compared with
         # all its neighbours (centres × 2·window × time × n_mfcc; length 0 where there is none).
-        target, target_len = _tensor(data.batch(context), device)
-        pred = model.decode(z, target.shape[-2])
-        return masked_squared_error(pred[:, None], target, target_len), int(valid.sum())
+        # The squared error of one generated segment p against its k neighbours t_k (zero past
+        # their lengths, mask m_k) is Σ_k m_k (p − t_k)² = p²·Σ_k m_k − 2p·Σ_k t_k + Σ_k t_k²: the
+        # sums over neighbours are taken once from the data, and the generated segment meets them
+        # once rather than once per neighbour.
+        target, target_len = data.batch(context)
+        steps = target.shape[-2]
+        count = (np.arange(steps) < target_len[..., None]).sum(axis=1, dtype=np.float32)[..., None]
+        summed = torch.from_numpy(target.sum(axis=1)).to(device)
+        squares = float(np.square(target, dtype=np.float64).sum())
+        pred = model.decode(z, steps)
+        error = (pred * (pred * torch.from_numpy(count).to(device) - 2 * summed)).sum() + squares
+        return error / int(valid.sum()), int(valid.sum())
     # CBOW: the summed encodings of the neighbours generate the centre
     rows, cols = np.nonzero(valid)
     frames, lengths = _tensor(data.batch(context[rows, cols]), device)
@@ -144,6 +155,57 @@ def batch_loss(
     target, target_len = _tensor(data.batch(centres), device)
     pred = model.decode(z, target.shape[-2])
     return masked_squared_error(pred, target, target_len), len(centres)
+
+
+@functools.cache
+def _threads(workers: int) -> ThreadPoolExecutor:
+    """One pool of ``workers`` threads for the process (idle between batches)."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="speech2vec")
+
+
+def batch_gradients(
+    model: Speech2Vec,
+    data: WordInstances,
+    centres: np.ndarray,
+    neighbours: np.ndarray,
+    mode: str,
+    device: torch.device,
+    workers: int = 1,
+) -> tuple[float, int]:
+    """The gradients of :func:`batch_loss`, left in each parameter's ``.grad``; returns the loss and
+    the number of generated segments.
+
+    With ``workers`` > 1 (CPU), the centres are cut into that many contiguous parts and one thread
+    per part computes the part's loss and gradients (each thread with one intra-op thread: the
+    operations of one small batch hardly gain from a second thread; two parts on two cores do).
+    The batch's loss is Σ part sums / Σ part segments, so each part's gradient is weighed by its
+    segments and the parts' gradients are added in part order: the batch's gradients to float
+    rounding, the same from run to run whichever thread ends first.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    workers = min(workers, len(centres))
+    if workers < 2:
+        loss, segments = batch_loss(model, data, centres, neighbours, mode, device)
+        grads = list(torch.autograd.grad(loss, params))
+        value = float(loss.detach())
+    else:
+
+        def part(ids: np.ndarray) -> tuple[float, int, tuple[torch.Tensor, ...]]:
+            loss, n = batch_loss(model, data, ids, neighbours, mode, device)
+            return float(loss.detach()) * n, n, torch.autograd.grad(loss * n, params)
+
+        first, *rest = np.array_split(centres, workers)
+        others = [_threads(workers - 1).submit(part, ids) for ids in rest]  # the first part: here
+        parts = [part(first)] + [future.result() for future in others]
+        segments = sum(n for _, n, _ in parts)
+        value = sum(total for total, _, _ in parts) / segments
+        grads = list(parts[0][2])
+        for _, _, part_grads in parts[1:]:
+            grads = [g + h for g, h in zip(grads, part_grads, strict=True)]
+        grads = [g / segments for g in grads]
+    for param, grad in zip(params, grads, strict=True):
+        param.grad = grad
+    return value, segments
 
 
 def batch_loss_reference(
@@ -250,15 +312,19 @@ def train_speech2vec(
     device = choose_device(config.device)
     write_records(out_dir, options if options is not None else asdict(config), command, device=device)
     threads = torch.get_num_threads()
-    if config.threads > 0:
-        torch.set_num_threads(config.threads)
+    # On the CPU each of `threads` threads computes a part of every batch on one core
+    # (batch_gradients); on a GPU, `threads` is torch's intra-op thread count.
+    workers = (config.threads or threads) if device.type == "cpu" else 1
+    torch.set_num_threads(1 if workers > 1 else config.threads or threads)
     try:
-        return _train(data_dir, store_path, out_dir, config, device, progress)
+        return _train(data_dir, store_path, out_dir, config, device, progress, workers)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(data_dir, store_path, out_dir: Path, config: Speech2VecConfig, device, progress) -> TrainResult:
+def _train(
+    data_dir, store_path, out_dir: Path, config: Speech2VecConfig, device, progress, workers: int
+) -> TrainResult:
     data = load_word_instances(data_dir, store_path, max_frames=config.max_frames)
     vocabulary = data.vocabulary(config.min_count)
     keep = np.isin(np.asarray(data.words, dtype=object), np.asarray(vocabulary, dtype=object))
@@ -300,11 +366,9 @@ def _train(data_dir, store_path, out_dir: Path, config: Speech2VecConfig, device
         began, total, segments = time.perf_counter(), 0.0, 0
         for b in range(batches):
             centres = order[b * config.batch_size : (b + 1) * config.batch_size]
-            loss, n = batch_loss(model, data, centres, neighbours, config.mode, device)
-            optimizer.zero_grad()
-            loss.backward()
+            loss, n = batch_gradients(model, data, centres, neighbours, config.mode, device, workers)
             optimizer.step()
-            total += float(loss.detach()) * n
+            total += loss * n
             segments += n
             if progress is not None:
                 progress(epoch, config.epochs, b + 1, batches, total / segments)
