@@ -38,16 +38,20 @@ def _one_direction(rnn: nn.LSTM | nn.GRU, layer: int, suffix: str, x: torch.Tens
     return torch.lstm(x, (zeros, zeros), weights, rnn.bias, 1, 0.0, rnn.training, False, True)[0]
 
 
-def bidirectional(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def bidirectional(
+    lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor, outputs: bool = True
+) -> tuple[torch.Tensor | None, torch.Tensor]:
     """The packed ``lstm`` (bidirectional, ``batch_first``) over the B × T × D batch ``x`` whose rows
     have ``lengths`` (≥ 1) real frames: outputs B × T × 2·hidden (zeros past each length, as
-    ``pad_packed_sequence`` gives them) and the last layer's final states B × 2·hidden (forward
-    after the last real frame, backward after the first)."""
+    ``pad_packed_sequence`` gives them; None without ``outputs``, where only the final states are
+    wanted) and the last layer's final states B × 2·hidden (forward after the last real frame,
+    backward after the first)."""
     if not (lstm.bidirectional and lstm.batch_first) or getattr(lstm, "proj_size", 0):
         raise ValueError("bidirectional() takes a batch_first bidirectional LSTM or GRU without projections")
     lengths = lengths.to(x.device).long()
     if x.is_cuda:
-        return packed(lstm, x, lengths)
+        out, final = packed(lstm, x, lengths)
+        return (out if outputs else None), final
     steps = x.shape[1]
     reverse = reversal_index(lengths, steps)
     real = (torch.arange(steps, device=x.device)[None, :] < lengths[:, None]).to(x.dtype)[:, :, None]
@@ -58,9 +62,10 @@ def bidirectional(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> tupl
             inputs = functional.dropout(inputs, lstm.dropout, training=True)
         forward = _one_direction(lstm, layer, "", inputs)
         backward_reversed = _one_direction(lstm, layer, "_reverse", _along_time(inputs, reverse))
-        inputs = torch.cat([forward, _along_time(backward_reversed, reverse)], dim=2) * real
+        if outputs or layer + 1 < lstm.num_layers:
+            inputs = torch.cat([forward, _along_time(backward_reversed, reverse)], dim=2) * real
     final = torch.cat([forward[rows, lengths - 1], backward_reversed[rows, lengths - 1]], dim=1)
-    return inputs, final
+    return (inputs if outputs else None), final
 
 
 def packed(

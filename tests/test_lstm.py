@@ -35,6 +35,16 @@ def test_outputs_final_states_and_gradients_equal_the_packed_rnn(cell, layers, d
         assert torch.allclose(a, b, atol=1e-5)
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+def test_final_states_alone_are_those_with_the_outputs(layers: int) -> None:
+    torch.manual_seed(0)
+    lstm = nn.LSTM(7, 6, num_layers=layers, batch_first=True, bidirectional=True)
+    lengths = torch.tensor([9, 1, 4, 9, 6])
+    x = torch.randn(5, 9, 7)
+    out, final = bidirectional(lstm, x, lengths, outputs=False)
+    assert out is None and torch.equal(final, bidirectional(lstm, x, lengths)[1])
+
+
 def test_masked_bilstm_keeps_its_parameters_and_ignores_padding() -> None:
     torch.manual_seed(0)
     block = MaskedBiLSTM(4, 3, layers=2)

@@ -94,7 +94,7 @@ class Speech2Vec(nn.Module):
     def encode(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Embeddings (batch × dim) of zero-padded segments (batch × time × n_mfcc): the final states
         of the bidirectional encoder, padding never read (:func:`serkit.lstm.bidirectional`)."""
-        return bidirectional(self.encoder, frames, lengths)[1]
+        return bidirectional(self.encoder, frames, lengths, outputs=False)[1]
 
     def decode(self, z: torch.Tensor, steps: int) -> torch.Tensor:
         """Generated segments (batch × steps × n_mfcc), z fed at every step from a zero state."""
