@@ -396,7 +396,8 @@ def _per_class_of(exp: Path, result: dict, folds: list[dict] | None) -> tuple[di
 
 def training_summary(exp: Path, result: dict) -> str:
     """How the row's model was trained, from its ``config.yaml`` (a fold's, for fold aggregates):
-    optimiser and learning rate, batch (× frames per chunk), epochs, and the epoch scored."""
+    optimiser and learning rate, batch (× frames per chunk), epochs, a precision other than float32
+    (``train.amp``: bfloat16, or float16 on CUDA), and the epoch scored."""
     folds = result["protocol"].get("folds") or []
     configs = [exp / "config.yaml"] + [exp / fold / "config.yaml" for fold in folds]
     path = next((c for c in configs if c.is_file()), None)
@@ -410,6 +411,10 @@ def training_summary(exp: Path, result: dict) -> str:
     text += f", batch {train.get('batch_size')}"
     text += f" × {chunk} frames" if chunk else ""
     text += f", {train.get('epochs')} epochs"
+    if train.get("amp") == "bf16":
+        text += ", bfloat16 autocast"
+    elif train.get("amp") is True and str(train.get("device", "")).startswith("cuda"):
+        text += ", float16 autocast"
     epoch = result["protocol"].get("checkpoint_epoch")
     return text + (f" (epoch {epoch} scored)" if epoch is not None else "")
 

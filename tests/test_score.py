@@ -222,6 +222,11 @@ def test_frame_level_regression_trains_on_ccc_and_scores_traces(tmp_path: Path) 
     assert results.training_summary(tmp_path / "exp" / "ccc", result).startswith(
         "sgd 0.01 (momentum 0.9), batch 4"
     )
+    for amp, device, said in [("bf16", "cpu", ", bfloat16 autocast"), (True, "cuda", ", float16 autocast")]:
+        trained["train"].update(amp=amp, device=device)  # a precision other than float32 is said
+        config_file.write_text(yaml.safe_dump(trained))
+        summary = results.training_summary(config_file.parent, result)
+        assert f"8 epochs{said} (epoch {epoch} scored)" in summary
 
 
 def test_the_corpus_label_says_what_the_meta_json_says_and_nothing_more() -> None:
