@@ -173,6 +173,13 @@ def test_batch_gradients_of_parts_on_threads_are_the_batch_gradients(mode: str, 
         assert torch.equal(got, again)
 
 
+def test_threads_zero_is_one_thread_per_core_while_parts_keep_16_centres() -> None:
+    assert s2v.cpu_workers(s2v.Speech2VecConfig(threads=3), 64) == 3  # as given
+    assert s2v.cpu_workers(s2v.Speech2VecConfig(threads=0), 2) == 2
+    assert s2v.cpu_workers(s2v.Speech2VecConfig(threads=0, batch_size=64), 64) == 4
+    assert s2v.cpu_workers(s2v.Speech2VecConfig(threads=0, batch_size=8), 64) == 1
+
+
 def test_batch_pads_and_marks_missing_instances() -> None:
     data = _synthetic_instances(20)
     ids = np.array([[3, -1], [0, 5]])

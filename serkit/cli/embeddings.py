@@ -174,7 +174,7 @@ def train_speech2vec_command(
     device: str = typer.Option("auto", help="auto (CUDA if available), cpu or cuda[:N]."),
     threads: int = typer.Option(
         1,
-        help="CPU threads, each computing a part of every batch (0: torch's count); weights depend on it.",
+        help="CPU threads, each computing a part of every batch (0: one per core); weights depend on it.",
     ),
 ) -> None:
     """Train Speech2Vec (Chung & Glass 2018) on word MFCC segments; resumes from OUT_DIR.
