@@ -65,26 +65,30 @@ fi
 # The paper looks Speech2Vec vectors up by transcript word as they are; stage 4 measures how much
 # meaning each speech space holds: each one (and the reference Word2Vec) mapped onto the Word2Vec
 # space without supervision, with the diagnostics of serkit eval-embeddings (RESULTS.md).
+# measure_space FOLD SPACE: one space (its dir/file under the fold's exp/emb), aligned and measured.
+measure_space() {
+  local train emb name align instances=()
+  train=$(fold_data "$1" train)
+  emb=$(fold_emb "$1")
+  name=${2%/*}
+  align=$emb/align_$name
+  serkit align-embeddings "$emb/$2.bin" "$emb/w2v/w2v.bin" "$align" --config conf/emb/align.yaml --seed "$seed"
+  if [ "$name" != w2v_ref ]; then
+    serkit embed-words "$emb/$name" "$train" feats/all_word-mfcc.h5 "$emb/$name/train_words.h5"
+    instances=(--instances "$emb/$name/train_words.h5" --data "$train")
+  fi
+  serkit eval-embeddings "$emb/$2.bin" "$emb/w2v/w2v.bin" --aligned "$align" "${instances[@]}" \
+    --seed "$seed" --out "$align/diagnostics.json"
+}
 if [ "$eval_spaces" != true ]; then
   stage_skip 4 "--eval-spaces $eval_spaces: the speech spaces are not measured"
 elif stage_begin 4 "align each speech space onto Word2Vec (unsupervised) and measure it" seed; then
   for fold in $(recipe_folds); do
-    train=$(fold_data "$fold" train)
-    emb=$(fold_emb "$fold")
-    for space in s2v/s2v pw/pw w2v_ref/w2v; do
-      name=${space%/*}
-      align=$emb/align_$name
-      serkit align-embeddings "$emb/$space.bin" "$emb/w2v/w2v.bin" "$align" --config conf/emb/align.yaml \
-        --seed "$seed"
-      instances=()
-      if [ "$name" != w2v_ref ]; then
-        serkit embed-words "$emb/$name" "$train" feats/all_word-mfcc.h5 "$emb/$name/train_words.h5"
-        instances=(--instances "$emb/$name/train_words.h5" --data "$train")
-      fi
-      serkit eval-embeddings "$emb/$space.bin" "$emb/w2v/w2v.bin" --aligned "$align" "${instances[@]}" \
-        --seed "$seed" --out "$align/diagnostics.json"
+    for space in s2v/s2v pw/pw w2v_ref/w2v; do  # --train-jobs of them at once (one thread each)
+      in_background "$train_jobs" "exp/log/measure.${space%/*}${fold#-}.log" measure_space "$fold" "$space"
     done
   done
+  wait_background
   stage_done 4
 fi
 
