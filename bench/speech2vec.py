@@ -89,8 +89,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (train-speech2vec's default: 1)")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    data = synthetic_instances(args.instances)
+    data = synthetic_instances(args.instances)  # throughput() sets the thread count of each run
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     first = 0.0
     for device in devices:
