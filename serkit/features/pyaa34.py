@@ -54,16 +54,19 @@ MFCC bank indexes past num_fft) and on signals shorter than one window; here the
 Everything else (normalisation, framing, the (k + 1) bin-frequency convention, eps, deltas) is as in
 ``flavor="pyaa"``.
 
-How it is computed (about 190–200× faster than pyAudioAnalysis at 20/10 ms, ~60× at 100/100 ms;
-bench/feat34.py): frames go through in cache-sized chunks; per chunk one real FFT down the columns of
-a strided frame view (pocketfft, bit-identical to pyAudioAnalysis's ``scipy.fftpack.fft``), |FFT|²
-as re² + im² and |FFT| as its square root (within an ulp of pyAudioAnalysis's ``abs``), and small
-matrix products (chroma map on the bins it uses, mel bands, spectral moments, sub-block sums);
-time-domain sums are taken once per cell of gcd(step, window // 10) samples.  All features are then
-formed for all frames at once (logarithms as ln, their 1/ln 10 and 1/ln 2 folded into the DCT rows
-and the entropy sums).  The normalised signal is bit-identical to pyAudioAnalysis's, so is the FFT:
-where a spectrum is exactly zero in exact arithmetic (digital silence, a tone periodic in the
-frame), log10(X·F + eps) sees the FFT's rounding noise, and only identical inputs reproduce it.
+How it is computed (bench/feat34.py; the ratio depends on the CPU: at 20/10 ms about 190–200× faster
+than pyAudioAnalysis on a 2-core AMD EPYC, about 100× on a 2-core Intel Xeon with AVX-512, where
+pyAudioAnalysis itself runs 4× faster; there serkit takes about 2.2× the time of normalising, one
+rFFT and |FFT| per frame alone): frames go through in cache-sized chunks; per chunk one real FFT
+down the columns of a strided frame view (pocketfft, bit-identical to pyAudioAnalysis's
+``scipy.fftpack.fft``), |FFT|² as re² + im² and |FFT| as its square root (within an ulp of
+pyAudioAnalysis's ``abs``), and small matrix products (chroma map on the bins it uses, mel bands,
+spectral moments, sub-block sums); time-domain sums are taken once per cell of gcd(step, window // 10)
+samples.  All features are then formed for all frames at once (logarithms as ln, their 1/ln 10 and
+1/ln 2 folded into the DCT rows and the entropy sums).  The normalised signal is bit-identical to
+pyAudioAnalysis's, so is the FFT: where a spectrum is exactly zero in exact arithmetic (digital
+silence, a tone periodic in the frame), log10(X·F + eps) sees the FFT's rounding noise, and only
+identical inputs reproduce it.
 """
 
 from __future__ import annotations
