@@ -4,13 +4,12 @@ Synthesises a corpus of word instances with the length distribution of the mini 
 (median 20 frames, 95th percentile ~55, capped at 64) in utterances of 8 words, and times skip-gram
 training steps (window 3, 50-d, batch 64 centre instances, Adam) after a warm-up, as
 ``train-speech2vec --threads N`` runs them (N threads, each computing a part of every batch on one
-core: ``batch_gradients``). Prints one line
-per device: ``device=<cpu|cuda> threads=<n> instances_per_s=<x> segments_per_s=<y>``; CUDA is
-measured when a GPU is visible. A word instance is one centre word encoded once and its ≤ 6
-neighbours decoded. On the CPU the same steps are also timed with ``batch_loss_reference`` (the
-loss computed as the paper states it: packed encoder, one decoded segment per pair; one batch on
-N intra-op threads), and the last
-line is ``ratio=<serkit / reference> loss_rel_diff=<on the first batch>``.
+core: ``batch_gradients``). Prints one line per device:
+``device=<cpu|cuda> threads=<n> instances_per_s=<x> segments_per_s=<y>``; CUDA is measured when a
+GPU is visible. A word instance is one centre word encoded once and its ≤ 6 neighbours decoded. On
+the CPU the same steps are also timed with ``batch_loss_reference`` (the loss computed as the paper
+states it: packed encoder, one decoded segment per pair; one batch on N intra-op threads), and the
+last line is ``ratio=<serkit / reference> loss_rel_diff=<on the first batch>``.
 
     python bench/speech2vec.py [--instances 4000] [--steps 30] [--threads 1] [--batch-size 64]
 """

@@ -144,7 +144,8 @@ def batch_loss(
         squares = float(np.square(target, dtype=np.float64).sum())
         pred = model.decode(z, steps)
         error = (pred * (pred * torch.from_numpy(count).to(device) - 2 * summed)).sum() + squares
-        return error / int(valid.sum()), int(valid.sum())
+        segments = int(valid.sum())
+        return error / segments, segments
     # CBOW: the summed encodings of the neighbours generate the centre
     rows, cols = np.nonzero(valid)
     frames, lengths = _tensor(data.batch(context[rows, cols]), device)
